@@ -1,0 +1,5 @@
+/** Benchmark harness shared by every package's `npm run bench` suites. */
+export {measureVariant, runCase} from './harness';
+export type {BenchCase, BenchOptions, BenchRow, BenchVariant} from './harness';
+export {machineDescription, markdownTable, writeResults} from './report';
+export type {BenchMeta} from './report';

@@ -1,0 +1,91 @@
+/**
+ * Kernels written once in plain JS over typed arrays, registered for the backends whose tensors live in host
+ * memory (`cpu`, and `wasm`, whose heap is host memory too).
+ *
+ * On `cpu` inputs are read and outputs adopted without a copy. On `wasm` inputs are zero-copy views of the heap
+ * and each output costs one copy into the heap (O(output) against the kernel's work).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type {KernelFunc} from './kernel';
+
+type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+/** A tensor as a host kernel sees it: shape, dtype and its values (read-only; never mutate). */
+export interface HostTensor {
+  shape: number[];
+  dtype: tf.DataType;
+  values: TypedArray;
+}
+
+/** An output a host kernel returns. `dtype` defaults to float32. */
+export interface HostOutput {
+  shape: number[];
+  dtype?: 'float32' | 'int32';
+  values: Float32Array | Int32Array;
+}
+
+/** The backend names a host kernel can be registered for. */
+export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
+
+interface CpuLike {
+  data: {get(dataId: object): {values?: unknown}};
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: unknown): tf.TensorInfo;
+}
+interface WasmLike {
+  typedArrayFromHeap(info: tf.TensorInfo): TypedArray;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+function isWasm(backend: unknown): backend is WasmLike {
+  return typeof (backend as WasmLike).typedArrayFromHeap === 'function';
+}
+
+function readInput(backend: unknown, info: tf.TensorInfo): HostTensor {
+  let values: unknown;
+  if (isWasm(backend)) {
+    values = backend.typedArrayFromHeap(info);
+  } else {
+    values = (backend as CpuLike).data.get(info.dataId).values;
+  }
+  if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) {
+    throw new Error(`hostKernel: unsupported input storage for dtype ${info.dtype}`);
+  }
+  return {shape: info.shape, dtype: info.dtype, values};
+}
+
+/**
+ * Wraps a JS kernel over typed arrays as a tfjs kernel function for `cpu` and `wasm`.
+ *
+ * @example
+ * ```ts
+ * const kernels = hostKernels<{scale: number}>(({x}, {scale}) =>
+ *     [{shape: x.shape, values: (x.values as Float32Array).map((v) => v * scale)}]);
+ * defineOp({kernelName: 'TfjsExtScale', kernels, composite: ({x}, {scale}) => tf.mul(x, scale)});
+ * ```
+ */
+export function hostKernel<A extends object>(
+    impl: (inputs: Record<string, HostTensor>, attrs: A) => HostOutput[]): KernelFunc {
+  return ({inputs, backend, attrs}) => {
+    const hostInputs: Record<string, HostTensor> = {};
+    for (const [name, info] of Object.entries(inputs)) {
+      if (info !== undefined) hostInputs[name] = readInput(backend, info as tf.TensorInfo);
+    }
+    const outputs = impl(hostInputs, attrs as unknown as A);
+    const infos = outputs.map(({shape, dtype = 'float32', values}) => {
+      if (isWasm(backend)) {
+        const info = backend.makeOutput(shape, dtype);
+        backend.typedArrayFromHeap(info).set(values);
+        return info;
+      }
+      return (backend as CpuLike).makeTensorInfo(shape, dtype, values);
+    });
+    return infos.length === 1 ? infos[0] : infos;
+  };
+}
+
+/** The same host kernel registered for every host backend: `{cpu: k, wasm: k}`. */
+export function hostKernels<A extends object>(
+    impl: (inputs: Record<string, HostTensor>, attrs: A) => HostOutput[]): Record<string, KernelFunc> {
+  const k = hostKernel(impl);
+  return Object.fromEntries(HOST_BACKENDS.map((b) => [b, k]));
+}

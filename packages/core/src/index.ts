@@ -1,0 +1,15 @@
+/**
+ * @tfjs-ext/core: the framework the other tfjs-ext packages stand on.
+ *
+ * - {@link defineOp}: one op, per-backend kernels, one gradient, a composite path everywhere else.
+ * - {@link hostKernels}: JS kernels over typed arrays for the `cpu` and `wasm` backends.
+ * - {@link initBackend} / {@link useBestBackend}: backend bootstrap (Dawn WebGPU in Node, tfjs-node when present).
+ * Test helpers live in `@tfjs-ext/core/testing`, the benchmark harness in `@tfjs-ext/core/bench`.
+ */
+export {defineOp, dispatchCounts, hasKernel, lastDispatch, resetDispatchCounts, withCompositeOnly} from './kernel';
+export type {DispatchPath, GradFunc, KernelFunc, Op, OpDefinition} from './kernel';
+export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
+export type {HostOutput, HostTensor} from './host_kernel';
+export {backendReport, initBackend, isNode, knownBackends, SWIFTSHADER_ICD, useBestBackend} from './backends';
+export type {BackendName, BackendStatus} from './backends';
+export {assertArg, assertDtype, assertRank, shapeString} from './validate';
