@@ -3,3 +3,4 @@ export {measureVariant, runCase} from './harness';
 export type {BenchCase, BenchOptions, BenchRow, BenchVariant} from './harness';
 export {machineDescription, markdownTable, writeResults} from './report';
 export type {BenchMeta} from './report';
+export type {BenchSuite, BenchSuiteOptions} from './suite';
