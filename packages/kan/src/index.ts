@@ -1,0 +1,2 @@
+/** @tfjs-ext/kan: Kolmogorov-Arnold Networks for TensorFlow.js. */
+export {};
