@@ -51,10 +51,11 @@ async function main() {
       rows.push(...got);
     }
     if (rows.length === 0) continue;
-    const notes = [...devices, ...(suite.notes?.(rows) ?? [])];
+    const suiteNotes = suite.notes?.(rows) ?? [];
+    const notes = [...devices, ...suiteNotes];
     const outDir = path.join(root, 'bench', 'results');
     await writeResults(outDir, {suite: quick ? `${suite.name}-quick` : suite.name, machine, notes}, rows);
-    for (const n of suite.notes?.(rows) ?? []) console.log(`- ${n}`);
+    for (const n of suiteNotes) console.log(`- ${n}`);
     console.log(`wrote ${path.relative(root, outDir)}/${suite.name}${quick ? '-quick' : ''}.{json,md}\n`);
   }
 }

@@ -8,12 +8,14 @@
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as http from 'http';
+import * as os from 'os';
 import * as path from 'path';
 import * as util from 'util';
 import {chromium} from 'playwright-core';
 
 const root = path.resolve(__dirname, '..');
-const outDir = path.join(root, '.browser-build');
+// A fresh folder per run, so concurrent runs never serve each other's bundles.
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-ext-browser-'));
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
 const backends = (flag('backends') ?? process.env.TFJS_EXT_BROWSER_BACKENDS ?? 'webgpu,webgl,wasm').split(',');
@@ -39,7 +41,8 @@ async function bundle(): Promise<void> {
       })
       .sort();
   fs.mkdirSync(outDir, {recursive: true});
-  const entry = path.join(outDir, 'entry.ts');
+  // The entry lives in the repo so esbuild resolves packages from its node_modules.
+  const entry = path.join(root, 'scripts', `.browser-entry-${process.pid}.ts`);
   fs.writeFileSync(entry, [
     `import {backendsSeen} from '@tfjs-ext/core/testing';`,
     ...tests.map((t) => `import ${JSON.stringify(t)};`),
@@ -59,7 +62,7 @@ async function bundle(): Promise<void> {
     define: {'process.env.NODE_ENV': '"test"'},
     logLevel: 'warning',
     sourcemap: 'inline',
-  });
+  }).finally(() => fs.rmSync(entry, {force: true}));
   const wasmDir = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   fs.mkdirSync(path.join(outDir, 'wasm'), {recursive: true});
   for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     server.close();
+    fs.rmSync(outDir, {recursive: true, force: true});
   }
   console.log('\nChromium backends: ' + (seen.join('; ') || 'none'));
   console.log(`browser: ${totals.passes} passed, ${totals.failures} failed, ${totals.pending} skipped`);
