@@ -3,3 +3,22 @@
  * attention layers, with kernels on cpu, wasm and webgpu and a composite path everywhere else.
  */
 export type {FlashAttentionOptions} from './flash_attention/contract';
+export {FlashMultiHeadAttention} from './layers/multi_head_attention';
+export type {FlashMultiHeadAttentionArgs} from './layers/multi_head_attention';
+export {TransformerBlock} from './layers/transformer_block';
+export type {TransformerBlockArgs} from './layers/transformer_block';
+export {PositionEmbedding, TokenEmbedding} from './layers/embeddings';
+export {causalLM, causalLMLoss, causalLMParts, LMHead} from './layers/causal_lm';
+export type {CausalLMConfig, CausalLMParts} from './layers/causal_lm';
+export {generate, IncrementalDecoder} from './layers/decode';
+export type {GenerateOptions} from './layers/decode';
+export {flashDecode} from './flash_decode/op';
+export type {FlashDecodeOptions} from './flash_decode/contract';
+export {KVCache} from './kv_cache/kv_cache';
+export type {KVCacheConfig} from './kv_cache/kv_cache';
+export {flashAttention, flashAttentionWithLse} from './flash_attention/op';
+export {FLASH_ATTENTION, FLASH_ATTENTION_GRAD, hostFlashImpls, visibleKeyRange,
+        withHostFlashImpl} from './flash_attention/contract';
+export type {FlashAttentionAttrs, FlashDims, HostFlashImpl} from './flash_attention/contract';
+export {FLASH_DECODE, hostDecodeImpls, withHostDecodeImpl} from './flash_decode/contract';
+export type {DecodeDims, FlashDecodeAttrs, HostDecodeImpl} from './flash_decode/contract';
