@@ -1,0 +1,142 @@
+/**
+ * `FlashMultiHeadAttention`: a tfjs-layers multi-head attention layer (in the spirit of Keras
+ * `MultiHeadAttention`) that runs on `flashAttention`, with grouped-query attention (`numKvHeads`) and causal
+ * masking.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {assertArg} from '@tfjs-ext/core';
+import {flashAttention} from '../flash_attention/op';
+import {AttentionWeights, multiHeadAttention} from './math';
+
+type Shape = Array<number | null>;
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+export interface FlashMultiHeadAttentionArgs {
+  /** Number of query heads. */
+  numHeads: number;
+  /** Size of each query and key head. */
+  keyDim: number;
+  /** Size of each value head; must equal `keyDim` (flashAttention takes one head size). Default `keyDim`. */
+  valueDim?: number;
+  /** Number of key/value heads (grouped-query attention); must divide `numHeads`. Default `numHeads`. */
+  numKvHeads?: number;
+  /** Biases on the four projections. Default true. */
+  useBias?: boolean;
+  /** Last dimension of the output. Default: the query's last dimension. */
+  outputDim?: number;
+  /** Causal mask (bottom-right aligned, as flashAttention's). Default false. */
+  causal?: boolean;
+  name?: string;
+  trainable?: boolean;
+}
+
+/** Validates the head configuration shared by the attention layers; returns `numKvHeads`. */
+export function checkHeads(layer: string, numHeads: number, keyDim: number, numKvHeads: number | undefined,
+                           valueDim: number | undefined): number {
+  const kv = numKvHeads ?? numHeads;
+  assertArg(Number.isInteger(numHeads) && numHeads > 0, layer, () => `numHeads must be a positive integer, got ${numHeads}`);
+  assertArg(Number.isInteger(keyDim) && keyDim > 0, layer, () => `keyDim must be a positive integer, got ${keyDim}`);
+  assertArg(Number.isInteger(kv) && kv > 0 && numHeads % kv === 0,
+            layer, () => `numKvHeads (${kv}) must be a positive integer dividing numHeads (${numHeads})`);
+  assertArg(valueDim === undefined || valueDim === keyDim,
+            layer, () => `valueDim (${valueDim}) must equal keyDim (${keyDim}): flashAttention uses one head size`);
+  return kv;
+}
+
+/**
+ * Multi-head attention on `flashAttention`. Self-attention with one input `[batch, seq, dim]`;
+ * cross-attention with `[query, value]` or `[query, value, key]`. Weights: `query/kernel [dq, H*D]`,
+ * `key/kernel` and `value/kernel [dkv, Hkv*D]`, `output/kernel [H*D, outputDim]`, plus biases when `useBias`.
+ *
+ * @example
+ * ```ts
+ * const x = tf.input({shape: [null, 64]});
+ * const y = new FlashMultiHeadAttention({numHeads: 8, numKvHeads: 2, keyDim: 8, causal: true}).apply(x);
+ * const model = tf.model({inputs: x, outputs: y as tf.SymbolicTensor});
+ * ```
+ */
+export class FlashMultiHeadAttention extends tf.layers.Layer {
+  static className = 'TfjsExtFlashMultiHeadAttention';
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly keyDim: number;
+  readonly useBias: boolean;
+  readonly causal: boolean;
+  private outputDim: number | undefined;
+  private weightsByName: Partial<Record<keyof AttentionWeights, tf.LayerVariable>> = {};
+
+  constructor(args: FlashMultiHeadAttentionArgs) {
+    super(args);
+    this.numKvHeads = checkHeads('FlashMultiHeadAttention', args.numHeads, args.keyDim, args.numKvHeads, args.valueDim);
+    this.numHeads = args.numHeads;
+    this.keyDim = args.keyDim;
+    this.useBias = args.useBias ?? true;
+    this.causal = args.causal ?? false;
+    this.outputDim = args.outputDim;
+  }
+
+  private static splitShapes(inputShape: Shape | Shape[]): {query: Shape; value: Shape; key: Shape} {
+    const shapes = Array.isArray(inputShape[0]) ? inputShape as Shape[] : [inputShape as Shape];
+    const [query, value = query, key = value] = shapes;
+    return {query, value, key};
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const {query, value, key} = FlashMultiHeadAttention.splitShapes(inputShape);
+    const dq = query[query.length - 1]!, dk = key[key.length - 1]!, dv = value[value.length - 1]!;
+    const outDim = this.outputDim ?? dq;
+    const qWidth = this.numHeads * this.keyDim, kvWidth = this.numKvHeads * this.keyDim;
+    const add = (name: keyof AttentionWeights, shape: number[], init: Initializer) => {
+      this.weightsByName[name] = this.addWeight(name.replace(/(Kernel|Bias)$/, (s) => `/${s.toLowerCase()}`),
+                                                shape, 'float32', init);
+    };
+    // Weight order (getWeights/setWeights): each projection's kernel, then its bias when useBias.
+    for (const [proj, inDim, width] of [['query', dq, qWidth], ['key', dk, kvWidth], ['value', dv, kvWidth],
+                                        ['output', qWidth, outDim]] as const) {
+      add(`${proj}Kernel`, [inDim, width], tf.initializers.glorotUniform({}));
+      if (this.useBias) add(`${proj}Bias`, [width], tf.initializers.zeros());
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const {query} = FlashMultiHeadAttention.splitShapes(inputShape);
+    return [...query.slice(0, -1), this.outputDim ?? query[query.length - 1]];
+  }
+
+  /** The current weight values (tensors owned by the layer: do not dispose). */
+  attentionWeights(): AttentionWeights {
+    const out: Partial<AttentionWeights> = {};
+    for (const [name, variable] of Object.entries(this.weightsByName)) {
+      out[name as keyof AttentionWeights] = variable!.read();
+    }
+    return out as AttentionWeights;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const list = Array.isArray(inputs) ? inputs : [inputs];
+      const [query, value = query, key = value] = list;
+      for (const [name, t] of [['query', query], ['key', key], ['value', value]] as const) {
+        assertArg(t.rank === 3, 'FlashMultiHeadAttention',
+                  () => `${name} must have rank 3 [batch, seq, dim], got shape [${t.shape}]`);
+      }
+      return multiHeadAttention(
+          this.attentionWeights(), {numHeads: this.numHeads, numKvHeads: this.numKvHeads, headDim: this.keyDim},
+          query, key, value, (q, k, v) => flashAttention(q, k, v, {causal: this.causal}));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      numHeads: this.numHeads,
+      numKvHeads: this.numKvHeads,
+      keyDim: this.keyDim,
+      useBias: this.useBias,
+      causal: this.causal,
+      ...(this.outputDim === undefined ? {} : {outputDim: this.outputDim}),
+    };
+  }
+}
+tf.serialization.registerClass(FlashMultiHeadAttention);
