@@ -1,0 +1,23 @@
+/** WebGPU kernels of the B-spline basis and its x-derivative. */
+import * as tf from '@tensorflow/tfjs';
+import type {KernelFunc} from '@tfjs-ext/core';
+import type {BasisAttrs} from '../cpu';
+import {BSplineBasisProgram} from './bspline_basis_webgpu';
+
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: unknown, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+}
+
+function webgpuKernel(derivative: boolean): KernelFunc {
+  return ({inputs, backend, attrs}) => {
+    const x = inputs.x as tf.TensorInfo, grid = inputs.grid as tf.TensorInfo;
+    const {order} = attrs as unknown as BasisAttrs;
+    const outShape = [x.shape[0], x.shape[1], grid.shape[1] - 1 - order];
+    // A fresh program per call: runWebGPUProgram rewrites its shaderKey.
+    const program = new BSplineBasisProgram(outShape, order, derivative);
+    return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, grid], 'float32');
+  };
+}
+
+export const bsplineBasisWebGPU = webgpuKernel(false);
+export const bsplineBasisDerivativeWebGPU = webgpuKernel(true);

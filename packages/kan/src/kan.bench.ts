@@ -1,0 +1,87 @@
+/**
+ * KAN benchmarks: the B-spline basis kernel vs its composite (forward, and forward + backward in x), and a
+ * KANLinear layer's forward + backward vs a Dense layer with the same parameter count.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {withCompositeOnly} from '@tfjs-ext/core';
+import {BenchRow, BenchSuite, runCase} from '@tfjs-ext/core/bench';
+import {BSPLINE_BASIS, bsplineBasis} from './bspline/op';
+import {uniformKnots} from './bspline/reference';
+import {KANLinear} from './layers/kan_linear';
+
+const G = 5, K = 3;
+
+function basisCases(batch: number, nIn: number) {
+  const knots = Array.from(uniformKnots(G, K));
+  const grid = tf.tensor2d(Array.from({length: nIn}, () => knots).flat(), [nIn, knots.length]);
+  const x = tf.randomUniform([batch, nIn], -1, 1) as tf.Tensor2D;
+  const fwd = () => bsplineBasis(x, grid, K);
+  const fwdBwd = () => tf.grad((xt: tf.Tensor) => tf.sum(tf.square(bsplineBasis(xt as tf.Tensor2D, grid, K))))(x);
+  const size = `batch=${batch} nIn=${nIn} G=${G}`;
+  const out = batch * nIn * (G + K);
+  return {
+    cases: [
+      {op: 'bsplineBasis fwd', size, bytes: 4 * (batch * nIn + out),
+       baseline: {name: 'composite', run: () => withCompositeOnly(BSPLINE_BASIS, fwd)},
+       candidates: [{name: 'kernel', run: fwd}]},
+      {op: 'bsplineBasis fwd+bwd', size, bytes: 4 * (2 * batch * nIn + 2 * out),
+       baseline: {name: 'composite', run: () => withCompositeOnly(BSPLINE_BASIS, fwdBwd)},
+       candidates: [{name: 'kernel', run: fwdBwd}]},
+    ],
+    dispose: () => tf.dispose([grid, x]),
+  };
+}
+
+/** KANLinear(nIn -> nOut) vs Dense(nIn -> units) with units chosen for the same number of parameters. */
+function layerCase(batch: number, nIn: number, nOut: number) {
+  const kanLayer = new KANLinear({units: nOut, gridSize: G, seed: 0});
+  const kanParams = nIn * nOut * (G + K + 2);
+  const units = Math.round(kanParams / (nIn + 1));
+  const dense = tf.layers.dense({units, activation: 'relu'});
+  const x = tf.randomUniform([batch, nIn], -1, 1) as tf.Tensor2D;
+  kanLayer.apply(x);
+  dense.apply(x);
+  const step = (layer: tf.layers.Layer) => () => {
+    const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+    const {value, grads} = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x) as tf.Tensor)) as tf.Scalar, vars);
+    return [value, ...Object.values(grads)];
+  };
+  return {
+    case: {op: 'layer fwd+bwd', size: `batch=${batch} ${nIn}->${nOut} (${kanParams} params)`,
+           flops: 6 * batch * kanParams,
+           baseline: {name: `Dense ${nIn}->${units} relu`, run: step(dense)},
+           candidates: [{name: `KANLinear ${nIn}->${nOut} G=${G}`, run: step(kanLayer)}]},
+    dispose: () => {
+      x.dispose();
+      kanLayer.dispose();
+      dense.dispose();
+    },
+  };
+}
+
+const suite: BenchSuite = {
+  name: 'kan',
+  backends: ['cpu', 'wasm', 'webgpu'],
+  async run(_backend, {quick, emulated}) {
+    const small = quick || emulated;
+    const rows: BenchRow[] = [];
+    const basisSizes: Array<[number, number]> = small ? [[64, 64]] : [[256, 64], [64, 784]];
+    for (const [batch, nIn] of basisSizes) {
+      const {cases, dispose} = basisCases(batch, nIn);
+      for (const c of cases) rows.push(...await runCase(c, {repeats: small ? 3 : 5, maxMsPerVariant: 5000}));
+      dispose();
+    }
+    const layerSizes: Array<[number, number, number]> = small ? [[64, 64, 16]] : [[64, 784, 64]];
+    for (const [batch, nIn, nOut] of layerSizes) {
+      const {case: c, dispose} = layerCase(batch, nIn, nOut);
+      rows.push(...await runCase(c, {repeats: small ? 3 : 5, maxMsPerVariant: 5000}));
+      dispose();
+    }
+    return rows;
+  },
+  notes: () => [
+    'bsplineBasis: speedup = composite median / kernel median on the same backend (composite = pykan-style tf ops).',
+    'layer fwd+bwd: a KANLinear and a Dense layer with the same parameter count; speedup < 1 means KAN is slower.',
+  ],
+};
+export default suite;
