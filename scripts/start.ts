@@ -1,8 +1,10 @@
 /**
  * `npm start`: the main job on defaults. Reports which backends are available here (with the WebGPU adapter),
- * then runs a quick benchmark of the harness on a core op (matMul) on each available backend.
+ * then a quick benchmark on each available backend: tf.matMul (a harness check on a core op) and fused
+ * flashAttention against the naive tfjs attention a user would write.
  */
 import * as tf from '@tensorflow/tfjs';
+import {flashAttention} from '@tfjs-ext/attention';
 import {backendReport} from '@tfjs-ext/core';
 import {BenchRow, machineDescription, markdownTable, runCase} from '@tfjs-ext/core/bench';
 
@@ -27,8 +29,25 @@ async function main() {
       candidates: [{name: 'tf.matMul (transposeB)', run: () => tf.matMul(a, b, false, true)}],
     }, {warmup: 2, repeats: 5}));
     tf.dispose([a, b]);
+
+    // Attention, B=1, H=4, D=64, causal: the kernel of this backend vs matMul(softmax(QK^T/sqrt(D) + mask), V).
+    const [heads, d, seq] = [4, 64, s.emulated ? 128 : 512];
+    const [q, k, v] = [1, 2, 3].map(() => tf.randomNormal([1, seq, heads, d]) as tf.Tensor4D);
+    const mask = tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0);
+    const bias = tf.mul(tf.sub(1, mask), -1e9);
+    const naive = () => tf.tidy(() => {
+      const [qh, kh, vh] = [q, k, v].map((x) => tf.transpose(x, [0, 2, 1, 3]));  // [B, H, N, D]
+      const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d)), bias);
+      return tf.transpose(tf.matMul(tf.softmax(scores), vh), [0, 2, 1, 3]);
+    });
+    rows.push(...await runCase({
+      op: 'attention causal (B=1, H=4, D=64)', size: `N=${seq}`, flops: 2 * heads * seq * seq * d,
+      baseline: {name: 'naive tfjs matMul+softmax', run: naive},
+      candidates: [{name: 'flashAttention', run: () => flashAttention(q, k, v, {causal: true})}],
+    }, {warmup: 1, repeats: 5}));
+    tf.dispose([q, k, v, mask, bias]);
   }
-  console.log('\nQuick benchmark (harness check on a core op; `npm run bench` runs the kernel suites):\n');
+  console.log('\nQuick benchmark (`npm run bench` runs the full kernel suites; webgpu here is emulation):\n');
   console.log(markdownTable(rows));
 }
 

@@ -8,6 +8,8 @@
  */
 export {defineOp, dispatchCounts, hasKernel, lastDispatch, resetDispatchCounts, withCompositeOnly} from './kernel';
 export type {DispatchPath, GradFunc, KernelFunc, Op, OpDefinition} from './kernel';
+export {ImplRegistry, withScope} from './impl_registry';
+export {randomFloat32, rng} from './random';
 export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
 export type {HostOutput, HostTensor} from './host_kernel';
 export {backendReport, initBackend, isNode, knownBackends, SWIFTSHADER_ICD, useBestBackend} from './backends';

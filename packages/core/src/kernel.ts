@@ -8,6 +8,7 @@
  * Which path ran is observable through {@link lastDispatch} and {@link dispatchCounts}.
  */
 import * as tf from '@tensorflow/tfjs';
+import {withScope} from './impl_registry';
 
 export type DispatchPath = 'kernel' | 'composite';
 
@@ -68,18 +69,7 @@ export function resetDispatchCounts(): void {
  * compare a kernel with its composite on the same backend.
  */
 export function withCompositeOnly<T>(kernelName: string, fn: () => T): T {
-  disabled.add(kernelName);
-  try {
-    const out = fn();
-    if (out instanceof Promise) {
-      return out.finally(() => disabled.delete(kernelName)) as T;
-    }
-    disabled.delete(kernelName);
-    return out;
-  } catch (e) {
-    disabled.delete(kernelName);
-    throw e;
-  }
+  return withScope(() => disabled.add(kernelName), () => disabled.delete(kernelName), fn);
 }
 
 /** True when a kernel named `kernelName` is registered for `backend` (default: the active backend). */

@@ -8,7 +8,8 @@
  *   outputs: [output [B, Nq, Hq, D] float32, lse [B, Hq, Nq] float32 (-Infinity for rows that see no key)]
  *
  * Backward kernel `TfjsExtFlashAttentionGrad` (registered per backend, called from the shared gradient)
- *   inputs:  q, k, v, kvLengths as above, output [B, Nq, Hq, D], lse [B, Hq, Nq], dy [B, Nq, Hq, D]
+ *   inputs:  q, k, v, kvLengths as above, output [B, Nq, Hq, D], lse [B, Hq, Nq], dy [B, Nq, Hq, D],
+ *            optionally dLse [B, Hq, Nq] (the gradient reaching lse; only kernels listed in grad.ts take it)
  *   attrs:   FlashAttentionAttrs
  *   outputs: [dq [B, Nq, Hq, D], dk [B, Nk, Hkv, D], dv [B, Nk, Hkv, D]] (float32)
  *
@@ -16,6 +17,7 @@
  * when causal, j <= i + off, and, when windowLeft >= 0, j >= i + off - windowLeft, and, when windowRight >= 0,
  * j <= i + off + windowRight.
  */
+import {ImplRegistry} from '@tfjs-ext/core';
 
 export const FLASH_ATTENTION = 'TfjsExtFlashAttention';
 export const FLASH_ATTENTION_GRAD = 'TfjsExtFlashAttentionGrad';
@@ -81,42 +83,24 @@ export interface HostFlashImpl {
       {dq: Float32Array; dk: Float32Array; dv: Float32Array};
 }
 
-const hostImpls = new Map<string, HostFlashImpl>();
-let forcedHostImpl: string | null = null;
+const hostImpls = new ImplRegistry<HostFlashImpl>('flashAttention');
 
 /** Registers a host implementation; the most recently registered non-'js' one is preferred. */
 export function registerHostFlashImpl(impl: HostFlashImpl): void {
-  hostImpls.set(impl.name, impl);
+  hostImpls.register(impl);
 }
 
 /** The host implementation the cpu/wasm kernels use now: the forced one, else SIMD when registered, else JS. */
 export function activeHostFlashImpl(): HostFlashImpl {
-  if (forcedHostImpl !== null) {
-    const impl = hostImpls.get(forcedHostImpl);
-    if (impl === undefined) throw new Error(`flashAttention: host implementation '${forcedHostImpl}' is not available`);
-    return impl;
-  }
-  const preferred = [...hostImpls.values()].reverse().find((i) => i.name !== 'js') ?? hostImpls.get('js');
-  if (preferred === undefined) throw new Error('flashAttention: no host implementation registered');
-  return preferred;
+  return hostImpls.active();
 }
 
 /** Names of the registered host implementations. */
 export function hostFlashImpls(): string[] {
-  return [...hostImpls.keys()];
+  return hostImpls.names();
 }
 
 /** Runs `fn` with the host kernels forced to implementation `name` (benchmarks, fallback tests). */
 export function withHostFlashImpl<T>(name: string, fn: () => T): T {
-  const prev = forcedHostImpl;
-  forcedHostImpl = name;
-  try {
-    const out = fn();
-    if (out instanceof Promise) return out.finally(() => { forcedHostImpl = prev; }) as T;
-    forcedHostImpl = prev;
-    return out;
-  } catch (e) {
-    forcedHostImpl = prev;
-    throw e;
-  }
+  return hostImpls.withForced(name, fn);
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type {BackendName} from '@tfjs-ext/core';
-import {withCompositeOnly} from '@tfjs-ext/core';
+import {randomFloat32, withCompositeOnly} from '@tfjs-ext/core';
 import {BenchOptions, BenchRow, BenchSuite, BenchVariant, runCase} from '@tfjs-ext/core/bench';
 import {createOrtAttention, OrtAttention} from '../bench/ort_peer';
 import {activeHostFlashImpl, FLASH_ATTENTION, hostFlashImpls, withHostFlashImpl} from './contract';
@@ -17,16 +17,6 @@ import {flashAttention} from './op';
 
 const B = 1, H = 4, D = 64;
 const notesSeen: string[] = [];
-
-function randomData(n: number, seed: number): Float32Array {
-  let x = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** The baseline: what a tfjs user writes. q, k, v [B, N, H, D]; mask additive [1, 1, N, N] or null. */
 function naiveAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | null): tf.Tensor4D {
@@ -61,7 +51,7 @@ interface Inputs {
 }
 
 function makeInputs(n: number, causal: boolean): Inputs {
-  const data = [1, 2, 3, 4].map((s) => randomData(B * n * H * D, s));
+  const data = [1, 2, 3, 4].map((s) => randomFloat32(B * n * H * D, s));
   const [q, k, v, dy] = data.map((a) => tf.tensor4d(a, [B, n, H, D]));
   return {n, causal, data, q, k, v, dy, mask: causal ? causalMask(n) : null};
 }

@@ -4,8 +4,9 @@
  * blocked composite backward where a backend has a forward kernel but no backward kernel.
  *
  * The forward kernel has two outputs, so the gradient receives [dOutput, dLse]. The lse term,
- * dS_lse = P * dLse (row-wise), is not part of the backward kernel contract; it is added from two more kernel
- * calls that only the contract's kernels are needed for:
+ * dS_lse = P * dLse (row-wise), folds into the D term (dS = P * (dP - (D - dLse))). Backward kernels that take the
+ * optional input `dLse` (webgpu) get it directly; for the others (the host implementations) it is added from
+ * two more kernel calls that only the contract's kernels are needed for:
  *   dQ_lse = scale * dLse_i * (P K)_i          (P K = the forward kernel with v := k)
  *   dK_lse = scale * P^T (dLse * Q)            (= the dv output of the backward kernel with dy := dLse * q)
  * It runs only when lse can carry a gradient: on host backends when dLse has a non-zero entry (a free read),
@@ -25,12 +26,17 @@ export interface FlashAttentionOpAttrs extends FlashAttentionAttrs {
 const kernelAttrs = (a: FlashAttentionOpAttrs): FlashAttentionAttrs =>
     ({scale: a.scale, causal: a.causal, windowLeft: a.windowLeft, windowRight: a.windowRight});
 
-/** dq, dk, dv from the backend's backward kernel, or the composite backward (which also takes dLse). */
+/** Backends whose backward kernel accepts the optional `dLse` input. */
+const BACKWARD_TAKES_DLSE = ['webgpu'];
+
+/** dq, dk, dv from the backend's backward kernel (null where it has none: the composite backward is used). */
 function backwardKernel(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, kvLengths: tf.Tensor, output: tf.Tensor,
-                        lse: tf.Tensor, dy: tf.Tensor, attrs: FlashAttentionAttrs): tf.Tensor[] | null {
+                        lse: tf.Tensor, dy: tf.Tensor, attrs: FlashAttentionAttrs,
+                        dLse: tf.Tensor | null = null): tf.Tensor[] | null {
   if (!hasKernel(FLASH_ATTENTION_GRAD)) return null;
-  return tf.engine().runKernel(FLASH_ATTENTION_GRAD, {q, k, v, kvLengths, output, lse, dy},
-                               attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const inputs: tf.NamedTensorMap = {q, k, v, kvLengths, output, lse, dy};
+  if (dLse !== null) inputs.dLse = dLse;
+  return tf.engine().runKernel(FLASH_ATTENTION_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 }
 
 /** Whether the lse gradient can be non-zero (reads dLse only where a read is synchronous and free). */
@@ -50,12 +56,13 @@ export const flashAttentionGradFunc: GradFunc = (dys, saved, attrs) => {
   const kAttrs = kernelAttrs(opAttrs);
   const withLse = lseGradientNeeded(dLse, opAttrs);
   const grads = tf.tidy(() => {
-    const viaKernel = backwardKernel(q, k, v, kvLengths, output, lse, dy, kAttrs);
+    const kernelTakesDLse = withLse && BACKWARD_TAKES_DLSE.includes(tf.getBackend());
+    const viaKernel = backwardKernel(q, k, v, kvLengths, output, lse, dy, kAttrs, kernelTakesDLse ? dLse : null);
     if (viaKernel === null) {
       return flashAttentionBackwardComposite(q, k, v, kvLengths, output, lse, dy, withLse ? dLse : null, kAttrs);
     }
     let [dq, dk, dv] = viaKernel;
-    if (withLse) {
+    if (withLse && !kernelTakesDLse) {
       const dLseRows = tf.expandDims(tf.transpose(dLse, [0, 2, 1]), 3);   // [B, Nq, Hq, 1]
       const [pk, lseAgain] = tf.engine().runKernel(FLASH_ATTENTION, {q, k, v: k, kvLengths},
           kAttrs as unknown as tf.NamedAttrMap) as tf.Tensor[];

@@ -10,6 +10,7 @@
  * Masking: causal, bottom-right aligned at `cacheLengths[b]`, i.e. `visibleKeyRange(i, Nq, len, causal)` of the
  * flash-attention contract: query i sees keys `j < len - Nq + i + 1`. A row that sees no key outputs zeros.
  */
+import {ImplRegistry} from '@tfjs-ext/core';
 import type {FlashAttentionAttrs} from '../flash_attention/contract';
 
 export const FLASH_DECODE = 'TfjsExtFlashDecode';
@@ -66,44 +67,26 @@ export interface HostDecodeImpl {
          attrs: FlashDecodeAttrs): Float32Array;
 }
 
-const hostImpls = new Map<string, HostDecodeImpl>();
-let forcedHostImpl: string | null = null;
+const hostImpls = new ImplRegistry<HostDecodeImpl>('flashDecode');
 
 /** Registers a host implementation; the most recently registered non-'js' one is preferred. */
 export function registerHostDecodeImpl(impl: HostDecodeImpl): void {
-  hostImpls.set(impl.name, impl);
+  hostImpls.register(impl);
 }
 
 /** The host implementation the cpu/wasm kernels use now: the forced one, else SIMD when registered, else JS. */
 export function activeHostDecodeImpl(): HostDecodeImpl {
-  if (forcedHostImpl !== null) {
-    const impl = hostImpls.get(forcedHostImpl);
-    if (impl === undefined) throw new Error(`flashDecode: host implementation '${forcedHostImpl}' is not available`);
-    return impl;
-  }
-  const preferred = [...hostImpls.values()].reverse().find((i) => i.name !== 'js') ?? hostImpls.get('js');
-  if (preferred === undefined) throw new Error('flashDecode: no host implementation registered');
-  return preferred;
+  return hostImpls.active();
 }
 
 /** Names of the registered host implementations. */
 export function hostDecodeImpls(): string[] {
-  return [...hostImpls.keys()];
+  return hostImpls.names();
 }
 
 /** Runs `fn` with the host kernels forced to implementation `name` (benchmarks, fallback tests). */
 export function withHostDecodeImpl<T>(name: string, fn: () => T): T {
-  const prev = forcedHostImpl;
-  forcedHostImpl = name;
-  try {
-    const out = fn();
-    if (out instanceof Promise) return out.finally(() => { forcedHostImpl = prev; }) as T;
-    forcedHostImpl = prev;
-    return out;
-  } catch (e) {
-    forcedHostImpl = prev;
-    throw e;
-  }
+  return hostImpls.withForced(name, fn);
 }
 
 /** The error every kernel throws for a `cacheLengths` value outside `[0, maxLength]`. */

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type {BackendName} from '@tfjs-ext/core';
-import {withCompositeOnly} from '@tfjs-ext/core';
+import {randomFloat32, withCompositeOnly} from '@tfjs-ext/core';
 import {BenchOptions, BenchRow, BenchSuite, BenchVariant, runCase} from '@tfjs-ext/core/bench';
 import {activeHostFlashImpl, hostFlashImpls, withHostFlashImpl} from '../flash_attention/contract';
 import {flashAttention} from '../flash_attention/op';
@@ -19,16 +19,6 @@ import {flashDecode} from './op';
 import {lastWebGPUNumSplits} from './webgpu';
 
 const notesSeen: string[] = [];
-
-function randomData(n: number, seed: number): Float32Array {
-  let x = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /**
  * The machine running the benchmarks is shared, so wall-clock medians include time the process was not
@@ -56,9 +46,9 @@ interface Shape {
 }
 
 async function runLength(backend: BackendName, len: number, {hq, hkv, d}: Shape, emulated: boolean): Promise<BenchRow[]> {
-  const q = tf.tensor4d(randomData(hq * d, 1), [1, 1, hq, d]);
-  const k = tf.tensor4d(randomData(len * hkv * d, 2), [1, len, hkv, d]);
-  const v = tf.tensor4d(randomData(len * hkv * d, 3), [1, len, hkv, d]);
+  const q = tf.tensor4d(randomFloat32(hq * d, 1), [1, 1, hq, d]);
+  const k = tf.tensor4d(randomFloat32(len * hkv * d, 2), [1, len, hkv, d]);
+  const v = tf.tensor4d(randomFloat32(len * hkv * d, 3), [1, len, hkv, d]);
   const lengths = [len];
   const host = backend === 'cpu' || backend === 'wasm';
   const decode = (numSplits: number | 'auto' = 'auto') => () => flashDecode(q, k, v, lengths, {numSplits});
@@ -102,8 +92,8 @@ async function runLength(backend: BackendName, len: number, {hq, hkv, d}: Shape,
 
 /** One-token KVCache append: the in-place write of this backend against rebuilding the cache (composite). */
 async function runAppend(maxLength: number, {hkv, d}: Shape, emulated: boolean): Promise<BenchRow[]> {
-  const cache = tf.tensor4d(randomData(maxLength * hkv * d, 4), [1, maxLength, hkv, d]);
-  const token = tf.tensor4d(randomData(hkv * d, 5), [1, 1, hkv, d]);
+  const cache = tf.tensor4d(randomFloat32(maxLength * hkv * d, 4), [1, maxLength, hkv, d]);
+  const token = tf.tensor4d(randomFloat32(hkv * d, 5), [1, 1, hkv, d]);
   const at = [maxLength >> 1], one = [1];
   // Reading one element makes async backends finish the write before the clock stops.
   const probe = () => tf.slice(cache, [0, at[0], 0, 0], [1, 1, 1, 1]);

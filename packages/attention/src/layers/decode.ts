@@ -6,7 +6,7 @@
  * Both call the blocks' own math (`TransformerBlock.forward`) with the model's own weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, rng} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {flashDecode} from '../flash_decode/op';
 import {KVCache} from '../kv_cache/kv_cache';
@@ -93,17 +93,6 @@ export interface GenerateOptions {
   onLogits?: (logits: Float32Array, step: number) => void;
 }
 
-/** Seeded uniform [0, 1) generator (mulberry32), so sampled text is reproducible. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Picks one token per batch row from `logits [batch * vocab]`. */
 function pick(logits: Float32Array, batch: number, vocab: number, temperature: number, random: () => number): number[] {
   const out: number[] = [];
@@ -141,7 +130,7 @@ export async function generate(model: tf.LayersModel, prompts: number[][], numTo
   assertArg(batch > 0 && prompts.every((p) => p.length === prompts[0].length && p.length > 0),
             'generate', () => 'prompts must be non-empty token arrays of one common length');
   const vocab = causalLMParts(model).head.vocabSize;
-  const random = seededRandom(seed);
+  const random = rng(seed);  // seeded, so sampled text is reproducible
   const sequences = prompts.map((p) => p.slice());
   const generated: number[][] = prompts.map(() => []);
   const decoder = useCache ?

@@ -6,6 +6,7 @@
  * forward+backward at N = 256, 1024; one decode step at 16k context. Targets (issue 6) are checked in the notes.
  */
 import * as tf from '@tensorflow/tfjs';
+import {randomFloat32} from '@tfjs-ext/core';
 import type {BackendName} from '@tfjs-ext/core';
 import {BenchRow, BenchSuite, BenchVariant, runCase} from '@tfjs-ext/core/bench';
 import {withHostFlashImpl} from '../flash_attention/contract';
@@ -17,16 +18,6 @@ import {createOrtAttention} from '../bench/ort_peer';
 
 const H = 4, D = 64;
 const comparisons: string[] = [];
-
-function randomData(n: number, seed: number): Float32Array {
-  let x = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** softmax(q k^T * scale) v from public tf ops: [B, N, H, D] in and out. */
 function tfjsComposite(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
@@ -67,7 +58,7 @@ async function compareOutputs(label: string, ref: BenchVariant, others: BenchVar
 }
 
 async function forwardCase(backend: BackendName, n: number): Promise<BenchRow[]> {
-  const qa = randomData(n * H * D, 1), ka = randomData(n * H * D, 2), va = randomData(n * H * D, 3);
+  const qa = randomFloat32(n * H * D, 1), ka = randomFloat32(n * H * D, 2), va = randomFloat32(n * H * D, 3);
   const [q, k, v] = [qa, ka, va].map((a) => tf.tensor4d(a, [1, n, H, D]));
   const ort = await createOrtAttention(1, n, H, D, false).catch((e) => e as Error);
   const simd: BenchVariant = {name: 'simd-wasm (ours)',
@@ -92,7 +83,7 @@ async function forwardCase(backend: BackendName, n: number): Promise<BenchRow[]>
 }
 
 async function trainingCase(backend: BackendName, n: number): Promise<BenchRow[]> {
-  const [q, k, v, dy] = [1, 2, 3, 4].map((s) => tf.tensor4d(randomData(n * H * D, s), [1, n, H, D]));
+  const [q, k, v, dy] = [1, 2, 3, 4].map((s) => tf.tensor4d(randomFloat32(n * H * D, s), [1, n, H, D]));
   const step = (attend: (a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D) => tf.Tensor4D) => () =>
       tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
           tf.sum(tf.mul(attend(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), dy)))([q, k, v]);
@@ -111,8 +102,8 @@ async function trainingCase(backend: BackendName, n: number): Promise<BenchRow[]
 
 async function decodeCase(backend: BackendName, context: number): Promise<BenchRow[]> {
   const hkv = 4;
-  const q = tf.tensor4d(randomData(H * D, 5), [1, 1, H, D]);
-  const [kc, vc] = [6, 7].map((s) => tf.tensor4d(randomData(context * hkv * D, s), [1, context, hkv, D]));
+  const q = tf.tensor4d(randomFloat32(H * D, 5), [1, 1, H, D]);
+  const [kc, vc] = [6, 7].map((s) => tf.tensor4d(randomFloat32(context * hkv * D, s), [1, context, hkv, D]));
   const lens = tf.tensor1d([context], 'int32');
   const js: BenchVariant = {name: 'js kernel (ours)',
                             run: () => withHostDecodeImpl('js', () => flashDecode(q, kc, vc, lens))};

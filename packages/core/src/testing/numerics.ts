@@ -2,18 +2,10 @@
  * Float64 helpers, closeness assertions with readable diffs, and the finite-difference gradient checker.
  */
 import * as tf from '@tensorflow/tfjs';
+import {rng} from '../random';
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same test data on every backend and machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export {rng};
+
 
 /** `n` uniform values in [lo, hi), rounded to float32 so the float64 oracle sees what the backend sees. */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float64Array {
