@@ -12,18 +12,13 @@
  * query rows, `[B, Hkv, group * rows, D]`, so one plain batched matMul against `[B, Hkv, Nk, D]` serves them all.
  */
 import * as tf from '@tensorflow/tfjs';
-import {FlashAttentionAttrs} from './contract';
+import {FlashAttentionAttrs, FlashDims} from './contract';
 
 /** Query rows per block. */
 export const QUERY_BLOCK = 128;
 
-interface Sizes {
-  batch: number;
-  nq: number;
-  nk: number;
-  hq: number;
-  hkv: number;
-  d: number;
+/** Problem sizes, plus the query heads per kv head. */
+interface Sizes extends FlashDims {
   group: number;
 }
 
