@@ -26,3 +26,9 @@ export function assertRank(x: unknown, rank: number, op: string, name: string, l
 export function assertDtype(x: tf.Tensor, dtypes: readonly tf.DataType[], op: string, name: string): void {
   assertArg(dtypes.includes(x.dtype), op, () => `${name} must have dtype ${dtypes.join(' or ')}, got ${x.dtype}`);
 }
+
+/** Asserts `value` is a positive integer: `${op}: ${name} must be a positive integer, got ${value}`. */
+export function assertPositiveInt(value: unknown, op: string, name: string): asserts value is number {
+  assertArg(Number.isInteger(value) && (value as number) > 0, op,
+            () => `${name} must be a positive integer, got ${value}`);
+}

@@ -4,7 +4,7 @@
  * each backend writes in place, and which ones cannot).
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertDtype, assertRank, shapeString} from '@tfjs-ext/core';
+import {assertArg, assertDtype, assertPositiveInt, assertRank, shapeString} from '@tfjs-ext/core';
 import type {FlashDecodeOptions} from '../flash_decode/contract';
 import {flashDecode} from '../flash_decode/op';
 import {type AppendPath, appendRows} from './append';
@@ -55,7 +55,7 @@ export class KVCache {
     assertArg(config !== null && typeof config === 'object', OP, () => 'config must be {batch, maxLength, kvHeads, headDim}');
     for (const key of ['batch', 'maxLength', 'kvHeads', 'headDim'] as const) {
       const value = config[key];
-      assertArg(Number.isInteger(value) && value > 0, OP, () => `config.${key} must be a positive integer, got ${value}`);
+      assertPositiveInt(value, OP, `config.${key}`);
     }
     ({batch: this.batch, maxLength: this.maxLength, kvHeads: this.kvHeads, headDim: this.headDim} = config);
     const shape: [number, number, number, number] = [this.batch, this.maxLength, this.kvHeads, this.headDim];

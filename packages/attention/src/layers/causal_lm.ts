@@ -4,7 +4,7 @@
  * Incremental decoding with one `KVCache` per block and `flashDecode` lives in ./decode.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
 import {PositionEmbedding, TokenEmbedding} from './embeddings';
 import {dense, layerNorm, MlpActivation, oneHotFloat} from './math';
 import {TransformerBlock} from './transformer_block';
@@ -25,8 +25,7 @@ export class LMHead extends tf.layers.Layer {
 
   constructor(args: LMHeadArgs) {
     super(args);
-    assertArg(Number.isInteger(args.vocabSize) && args.vocabSize > 0,
-              'LMHead', () => `vocabSize must be a positive integer, got ${args.vocabSize}`);
+    assertPositiveInt(args.vocabSize, 'LMHead', 'vocabSize');
     this.vocabSize = args.vocabSize;
   }
 

@@ -4,7 +4,7 @@
  * TFJS-TRAPS.md), and for the small vocabularies of char/byte-level models the matmul is cheap.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
 import {denseMatMul} from './dense_matmul';
 import {oneHotFloat} from './math';
 
@@ -34,10 +34,8 @@ export class TokenEmbedding extends tf.layers.Layer {
 
   constructor(args: TokenEmbeddingArgs) {
     super(args);
-    assertArg(Number.isInteger(args.vocabSize) && args.vocabSize > 0,
-              'TokenEmbedding', () => `vocabSize must be a positive integer, got ${args.vocabSize}`);
-    assertArg(Number.isInteger(args.dModel) && args.dModel > 0,
-              'TokenEmbedding', () => `dModel must be a positive integer, got ${args.dModel}`);
+    assertPositiveInt(args.vocabSize, 'TokenEmbedding', 'vocabSize');
+    assertPositiveInt(args.dModel, 'TokenEmbedding', 'dModel');
     this.vocabSize = args.vocabSize;
     this.dModel = args.dModel;
   }
@@ -91,8 +89,7 @@ export class PositionEmbedding extends tf.layers.Layer {
 
   constructor(args: PositionEmbeddingArgs) {
     super(args);
-    assertArg(Number.isInteger(args.maxLength) && args.maxLength > 0,
-              'PositionEmbedding', () => `maxLength must be a positive integer, got ${args.maxLength}`);
+    assertPositiveInt(args.maxLength, 'PositionEmbedding', 'maxLength');
     this.maxLength = args.maxLength;
   }
 

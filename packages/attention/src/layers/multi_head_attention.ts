@@ -4,7 +4,7 @@
  * masking.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {AttentionWeights, multiHeadAttention} from './math';
 
@@ -34,8 +34,8 @@ export interface FlashMultiHeadAttentionArgs {
 export function checkHeads(layer: string, numHeads: number, keyDim: number, numKvHeads: number | undefined,
                            valueDim: number | undefined): number {
   const kv = numKvHeads ?? numHeads;
-  assertArg(Number.isInteger(numHeads) && numHeads > 0, layer, () => `numHeads must be a positive integer, got ${numHeads}`);
-  assertArg(Number.isInteger(keyDim) && keyDim > 0, layer, () => `keyDim must be a positive integer, got ${keyDim}`);
+  assertPositiveInt(numHeads, layer, 'numHeads');
+  assertPositiveInt(keyDim, layer, 'keyDim');
   assertArg(Number.isInteger(kv) && kv > 0 && numHeads % kv === 0,
             layer, () => `numKvHeads (${kv}) must be a positive integer dividing numHeads (${numHeads})`);
   assertArg(valueDim === undefined || valueDim === keyDim,

@@ -2,7 +2,7 @@
  * `kan(widths)`: a KAN as a `tf.LayersModel` (a stack of {@link KANLinear}), plus model-level grid operations.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
 import {KANLinear, KANLinearArgs} from './kan_linear';
 
 export type KANOptions = Omit<KANLinearArgs, 'units' | 'inputShape' | 'batchInputShape' | 'name'>;
@@ -81,8 +81,7 @@ export function kanWidths(model: tf.LayersModel): number[] {
  * ```
  */
 export async function refine(model: tf.LayersModel, newGridSize: number, x: tf.Tensor2D): Promise<tf.Sequential> {
-  assertArg(Number.isInteger(newGridSize) && newGridSize >= 1, 'refine',
-            () => `newGridSize must be a positive integer, got ${newGridSize}`);
+  assertPositiveInt(newGridSize, 'refine', 'newGridSize');
   const layers = kanLayers(model);
   const first = layers[0];
   const fine = kan(kanWidths(model), {

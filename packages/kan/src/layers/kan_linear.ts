@@ -4,7 +4,7 @@
  * kernel. The grid is a non-trainable weight, so it is saved and restored with the model.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
 import {bsplineBasis} from '../bspline/op';
 import {uniformKnots} from '../bspline/reference';
 import {adaptiveKnots, designMatrix, evalCurves, fitCoefficients} from '../grid/host';
@@ -93,13 +93,11 @@ export class KANLinear extends tf.layers.Layer {
 
   constructor(args: KANLinearArgs) {
     super(args);
-    assertArg(Number.isInteger(args.units) && args.units > 0, 'KANLinear',
-              () => `units must be a positive integer, got ${args.units}`);
+    assertPositiveInt(args.units, 'KANLinear', 'units');
     this.units = args.units;
     this.gridSize = args.gridSize ?? 5;
     this.splineOrder = args.splineOrder ?? 3;
-    assertArg(Number.isInteger(this.gridSize) && this.gridSize >= 1, 'KANLinear',
-              () => `gridSize must be a positive integer, got ${this.gridSize}`);
+    assertPositiveInt(this.gridSize, 'KANLinear', 'gridSize');
     assertArg(Number.isInteger(this.splineOrder) && this.splineOrder >= 1, 'KANLinear',
               () => `splineOrder must be an integer >= 1, got ${this.splineOrder}`);
     this.gridRange = args.gridRange ?? [-1, 1];
