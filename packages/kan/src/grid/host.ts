@@ -32,11 +32,15 @@ export function evalCurves(design: Float64Array, n: number, nBasis: number, coef
   return y;
 }
 
-/** Coefficients `[nB, nOut]` whose splines on `knots` best fit `y` `[n, nOut]` at `xs` (least squares). */
+/**
+ * Coefficients `[nB, nOut]` whose splines on `knots` best fit `y` `[n, nOut]` at `xs` (least squares, with a tiny
+ * curvature penalty so that coefficients without samples continue the fitted ones: see {@link lstsq}).
+ */
 export function fitCoefficients(xs: ArrayLike<number>, y: Float64Array, nOut: number,
-                                knots: Float64Array | Float32Array, order: number, ridge = 1e-10): Float64Array {
+                                knots: Float64Array | Float32Array, order: number, ridge = 1e-10,
+                                curvature = 0): Float64Array {
   const nBasis = knots.length - 1 - order;
-  return lstsq(designMatrix(xs, knots, order), xs.length, nBasis, y, nOut, ridge);
+  return lstsq(designMatrix(xs, knots, order), xs.length, nBasis, y, nOut, ridge, curvature);
 }
 
 /** Extends `G + 1` knots by `order` knots on each side with the mean spacing (pykan's `extend_grid`). */

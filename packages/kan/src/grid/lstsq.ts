@@ -40,11 +40,14 @@ export function choleskySolve(l: Float64Array, n: number, b: Float64Array, r: nu
 }
 
 /**
- * argmin_X |A X - Y|^2 + ridge * |X|^2 with A `[rows, n]`, Y `[rows, r]`; returns X `[n, r]`.
- * `ridge` is relative to the mean diagonal of A^T A (scale-free).
+ * argmin_X |A X - Y|^2 + ridge * |X|^2 + curvature * |D X|^2 with A `[rows, n]`, Y `[rows, r]`, D the second
+ * differences along X's rows (`X[m-1] - 2 X[m] + X[m+1]`); returns X `[n, r]`. Both weights are relative to the
+ * mean diagonal of A^T A (scale-free). With spline coefficients as X, the curvature term decides the coefficients
+ * the samples leave free (a B-spline whose support holds no sample): they continue their neighbours linearly
+ * instead of being pulled to zero by the ridge.
  */
 export function lstsq(a: Float64Array, rows: number, n: number, y: Float64Array, r: number,
-                      ridge = 1e-10): Float64Array {
+                      ridge = 1e-10, curvature = 0): Float64Array {
   const ata = new Float64Array(n * n);
   const aty = new Float64Array(n * r);
   for (let k = 0; k < rows; k++) {
@@ -58,9 +61,18 @@ export function lstsq(a: Float64Array, rows: number, n: number, y: Float64Array,
   }
   let trace = 0;
   for (let i = 0; i < n; i++) trace += ata[i * n + i];
-  const lambda = ridge * Math.max(trace / n, 1e-300);
+  const scale = Math.max(trace / n, 1e-300);
+  for (let i = 0; i < n; i++) ata[i * n + i] += ridge * scale;
+  if (curvature > 0) {
+    // D^T D, lower triangle: each second difference (m-1, m, m+1) with weights (1, -2, 1) adds w_i w_j
+    const w = [1, -2, 1];
+    for (let m = 1; m < n - 1; m++) {
+      for (let p = 0; p < 3; p++) {
+        for (let q = 0; q <= p; q++) ata[(m - 1 + p) * n + (m - 1 + q)] += curvature * scale * w[p] * w[q];
+      }
+    }
+  }
   for (let i = 0; i < n; i++) {
-    ata[i * n + i] += lambda;
     for (let j = 0; j < i; j++) ata[j * n + i] = ata[i * n + j];
   }
   return choleskySolve(cholesky(ata, n), n, aty, r);

@@ -10,6 +10,12 @@ import {uniformKnots} from '../bspline/reference';
 import {adaptiveKnots, designMatrix, evalCurves, fitCoefficients} from '../grid/host';
 import {column, seededRandom} from '../util';
 
+/**
+ * Relative weight of the curvature penalty in grid refits: negligible where samples constrain the spline, and it
+ * makes spline pieces beyond the samples (grid margin, sparse tails) continue the fitted curve.
+ */
+const REFIT_CURVATURE = 1e-9;
+
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 export interface KANLinearArgs extends LayerArgs {
@@ -202,7 +208,7 @@ export class KANLinear extends tf.layers.Layer {
                                 w.splineCoef.subarray(i * w.nBasis * nOut, (i + 1) * w.nBasis * nOut), nOut);
       const knots = adaptiveKnots(xi, newGridSize, k, this.gridEps, this.gridMargin).map(Math.fround);
       grid.set(knots, i * nKnots);
-      coef.set(fitCoefficients(xi, curves, nOut, knots, k), i * nBNew * nOut);
+      coef.set(fitCoefficients(xi, curves, nOut, knots, k, 1e-10, REFIT_CURVATURE), i * nBNew * nOut);
     }
     return {coef, grid, nKnots};
   }
