@@ -2,9 +2,9 @@
 export {BSPLINE_BASIS, bsplineBasis, bsplineBasisDerivative} from './bspline/op';
 export {bsplineBasisDerivativeReference, bsplineBasisReference, coxDeBoor, uniformKnots} from './bspline/reference';
 export {KANLinear} from './layers/kan_linear';
-export type {KANLinearArgs, KANLinearHostWeights} from './layers/kan_linear';
+export type {FeatureRanges, KANLinearArgs, KANLinearHostWeights} from './layers/kan_linear';
 export {kan, kanLayers, kanWidths, layerInputs, refine, updateGrid} from './layers/kan';
-export type {KANOptions} from './layers/kan';
+export type {GridUpdateOptions, KANOptions} from './layers/kan';
 export {Float64LBFGS, LBFGS} from './lbfgs/lbfgs';
 export type {Evaluation, LBFGSOptions, LBFGSProblem} from './lbfgs/lbfgs';
 export {KANFloat64MSE} from './float64/kan_float64';

@@ -61,12 +61,14 @@ export function extendKnots(inner: Float64Array, order: number): Float64Array {
  * (`gridEps * uniform + (1 - gridEps) * adaptive`), extended by `order` on each side. The outer knots sit
  * `margin * (max - min)` beyond the samples: new inputs slightly outside the training range then stay in the
  * fitted end pieces instead of the next spline piece, whose highest coefficient the samples barely constrain.
+ * `range`, when given, widens `[min, max]` to cover it (see `updateGrid`'s `hiddenRange: 'edgeBounds'`).
  */
 export function adaptiveKnots(xs: ArrayLike<number>, gridSize: number, order: number, gridEps: number,
-                              margin = 0): Float64Array {
+                              margin = 0, range?: [number, number]): Float64Array {
   const sorted = Float64Array.from(xs).sort();
   const n = sorted.length;
-  let lo = sorted[0], hi = sorted[n - 1];
+  // an explicit range may only widen the samples' (the quantiles below assume every sample inside)
+  let lo = Math.min(sorted[0], range?.[0] ?? Infinity), hi = Math.max(sorted[n - 1], range?.[1] ?? -Infinity);
   if (!(hi > lo)) hi = lo + 1e-3;  // constant feature: any small interval
   const pad = margin * (hi - lo);
   lo -= pad;

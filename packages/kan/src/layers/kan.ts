@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
-import {KANLinear, KANLinearArgs} from './kan_linear';
+import {FeatureRanges, KANLinear, KANLinearArgs} from './kan_linear';
 
 export type KANOptions = Omit<KANLinearArgs, 'units' | 'inputShape' | 'batchInputShape' | 'name'>;
 
@@ -41,6 +41,23 @@ export function layerInputs(model: tf.LayersModel, x: tf.Tensor2D): tf.Tensor2D[
   return out;
 }
 
+export interface GridUpdateOptions {
+  /**
+   * Range of the grids of layers after the first: `'samples'` (default, pykan) spans the hidden activations on
+   * the samples; `'edgeBounds'` widens it to the previous layer's {@link KANLinear.outputBounds}, so that inputs
+   * inside the samples' box whose hidden values the samples never reach (e.g. the maximum of sin(pi x) + y^2 at
+   * x = 0.5, |y| = 1) stay inside the grid instead of past its last knot.
+   */
+  hiddenRange?: 'samples' | 'edgeBounds';
+}
+
+/** Grid ranges for layer `l` on its inputs: undefined (the samples') unless `edgeBounds` and l > 0. */
+async function hiddenRanges(layers: KANLinear[], l: number, previousInput: tf.Tensor2D | null,
+                            options: GridUpdateOptions): Promise<FeatureRanges | undefined> {
+  if (l === 0 || previousInput === null || (options.hiddenRange ?? 'samples') === 'samples') return undefined;
+  return layers[l - 1].outputBounds(previousInput);
+}
+
 /**
  * pykan's `update_grid_from_samples`: layer by layer, moves each grid to the layer's inputs on `x` and refits the
  * coefficients so the network's function on `x` is preserved (least squares).
@@ -50,17 +67,23 @@ export function layerInputs(model: tf.LayersModel, x: tf.Tensor2D): tf.Tensor2D[
  * await updateGrid(model, xTrain);  // grids follow the data; predictions on xTrain unchanged (to lstsq accuracy)
  * ```
  */
-export async function updateGrid(model: tf.LayersModel, x: tf.Tensor2D): Promise<void> {
+export async function updateGrid(model: tf.LayersModel, x: tf.Tensor2D, options: GridUpdateOptions = {}):
+    Promise<void> {
   const layers = kanLayers(model);
   let h = tf.clone(x);
+  let previous: tf.Tensor2D | null = null;
   for (let l = 0; l < layers.length; l++) {
-    await layers[l].updateGrid(h);
+    const ranges = await hiddenRanges(layers, l, previous, options);
+    await layers[l].updateGrid(h, ranges);
+    previous?.dispose();
+    previous = null;
     if (l < layers.length - 1) {
       const next = layers[l].apply(h) as tf.Tensor2D;
-      h.dispose();
+      previous = h;  // this layer's input, for the next layer's edge bounds (with the updated grid)
       h = next;
     }
   }
+  previous?.dispose();
   h.dispose();
 }
 
@@ -80,7 +103,8 @@ export function kanWidths(model: tf.LayersModel): number[] {
  * const fine = await refine(model, 10, xTrain);  // G: 5 -> 10
  * ```
  */
-export async function refine(model: tf.LayersModel, newGridSize: number, x: tf.Tensor2D): Promise<tf.Sequential> {
+export async function refine(model: tf.LayersModel, newGridSize: number, x: tf.Tensor2D,
+                             options: GridUpdateOptions = {}): Promise<tf.Sequential> {
   assertPositiveInt(newGridSize, 'refine', 'newGridSize');
   const layers = kanLayers(model);
   const first = layers[0];
@@ -93,7 +117,8 @@ export async function refine(model: tf.LayersModel, newGridSize: number, x: tf.T
   try {
     const fineLayers = kanLayers(fine);
     for (let l = 0; l < layers.length; l++) {
-      const {coef, grid, nKnots} = await layers[l].regrid(inputs[l], newGridSize);
+      const ranges = await hiddenRanges(layers, l, l > 0 ? inputs[l - 1] : null, options);
+      const {coef, grid, nKnots} = await layers[l].regrid(inputs[l], newGridSize, ranges);
       const nIn = inputs[l].shape[1], nOut = layers[l].units;
       tf.tidy(() => {
         fineLayers[l].baseWeight.write(layers[l].baseWeight.read());

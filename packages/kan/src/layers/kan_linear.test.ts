@@ -98,6 +98,41 @@ describeBackends('kan: KANLinear', () => {
     fine.dispose();
   });
 
+  it("hiddenRange 'edgeBounds' grids cover every hidden value of the samples' box and keep the function", async () => {
+    const model = kan([2, 1, 1], {gridSize: 5, seed: 3});
+    await randomizeSplines(model, 4);
+    const x = tf.tensor2d(Float32Array.from(randomArray(100, 5, -0.9, 0.9)), [50, 2]);
+    const y0 = await predict(model, x);
+    const scale = Math.max(...Array.from(y0, Math.abs));
+    await updateGrid(model, x, {hiddenRange: 'edgeBounds'});
+    expect(maxAbsDiff(await predict(model, x), y0) / scale).to.be.lessThan(5e-3);
+    // hidden values on a dense grid over the samples' box (input pairs the 50 samples never show together)
+    const xs = await toFloat64(x);
+    const box = (c: number) => {
+      const column = xs.filter((_, i) => i % 2 === c);
+      return [Math.min(...column), Math.max(...column)];
+    };
+    const [bx, by] = [box(0), box(1)];
+    const dense = tf.tensor2d(Float32Array.from({length: 2 * 41 * 41}, (_, e) => {
+      const p = e >> 1, t = (e & 1) === 0 ? (p % 41) / 40 : Math.floor(p / 41) / 40;
+      return (e & 1) === 0 ? bx[0] + t * (bx[1] - bx[0]) : by[0] + t * (by[1] - by[0]);
+    }), [41 * 41, 2]);
+    const [first, second] = kanLayers(model);
+    const hidden = await toFloat64(first.apply(dense) as tf.Tensor);
+    const knots = await toFloat64(second.grid.read());
+    const k = second.splineOrder, inner = [knots[k], knots[knots.length - 1 - k]];
+    const slack = 1e-3 * (inner[1] - inner[0]);
+    expect(Math.min(...hidden)).to.be.at.least(inner[0] - slack);
+    expect(Math.max(...hidden)).to.be.at.most(inner[1] + slack);
+    // with the samples' range instead, the dense box reaches past the grid (why the option exists)
+    await updateGrid(model, x);
+    const sampleKnots = await toFloat64(second.grid.read());
+    const sampleInner = [sampleKnots[k], sampleKnots[sampleKnots.length - 1 - k]];
+    expect(Math.min(...hidden) < sampleInner[0] || Math.max(...hidden) > sampleInner[1]).to.equal(true);
+    tf.dispose([x, dense]);
+    model.dispose();
+  });
+
   it('save / load round-trip restores the grid and gives identical predictions', async () => {
     const model = kan([2, 3, 1], {gridSize: 4, seed: 1});
     await randomizeSplines(model, 2);

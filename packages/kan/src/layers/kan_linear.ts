@@ -41,6 +41,12 @@ export interface KANLinearArgs extends LayerArgs {
   seed?: number;
 }
 
+/** Per-feature grid ranges `[lo[i], hi[i]]` (each `[nIn]`). */
+export interface FeatureRanges {
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
 /** The layer's weights as float64 host arrays (for grid updates, pruning, symbolic fitting). */
 export interface KANLinearHostWeights {
   nIn: number;
@@ -178,6 +184,20 @@ export class KANLinear extends tf.layers.Layer {
     });
   }
 
+  /**
+   * Bounds of each output over the box spanned by the samples `x` `[n, nIn]`: output j is a sum of univariate
+   * edge functions, so over that box it lies in `[sum_i min_s phi_ji(x_si), sum_i max_s phi_ji(x_si)]` (up to the
+   * edge functions' extrema between samples). Tighter than needed for one sample set, it covers the combinations
+   * of feature values the samples do not show together.
+   */
+  async outputBounds(x: tf.Tensor2D): Promise<FeatureRanges> {
+    const acts = this.edgeActivations(x);  // [n, nIn, nOut]
+    const [lo, hi] = tf.tidy(() => [tf.sum(tf.min(acts, 0), 0), tf.sum(tf.max(acts, 0), 0)]);  // [nOut] each
+    const bounds = {lo: Float64Array.from(await lo.data()), hi: Float64Array.from(await hi.data())};
+    tf.dispose([acts, lo, hi]);
+    return bounds;
+  }
+
   /** Reads the weights to float64 host arrays. */
   async hostWeights(): Promise<KANLinearHostWeights> {
     const read = async (v: tf.LayerVariable) => Float64Array.from(await v.read().data() as Float32Array);
@@ -190,9 +210,10 @@ export class KANLinear extends tf.layers.Layer {
   /**
    * Spline coefficients and knots for a new grid of `newGridSize` intervals fitted to this layer's splines on the
    * samples `x` `[n, nIn]` (the layer's inputs): per feature, adaptive knots from the samples, then a least-squares
-   * refit of the current spline curves. Shared by {@link updateGrid} and model refinement.
+   * refit of the current spline curves. Shared by {@link updateGrid} and model refinement. `ranges`, when given,
+   * widens each feature's grid range to `[ranges.lo[i], ranges.hi[i]]`.
    */
-  async regrid(x: tf.Tensor2D, newGridSize = this.gridSize):
+  async regrid(x: tf.Tensor2D, newGridSize = this.gridSize, ranges?: FeatureRanges):
       Promise<{coef: Float32Array; grid: Float32Array; nKnots: number}> {
     const w = await this.hostWeights();
     const [n] = x.shape;
@@ -206,7 +227,8 @@ export class KANLinear extends tf.layers.Layer {
       const oldKnots = w.grid.subarray(i * nKnotsOld, (i + 1) * nKnotsOld);
       const curves = evalCurves(designMatrix(xi, oldKnots, k), n, w.nBasis,
                                 w.splineCoef.subarray(i * w.nBasis * nOut, (i + 1) * w.nBasis * nOut), nOut);
-      const knots = adaptiveKnots(xi, newGridSize, k, this.gridEps, this.gridMargin).map(Math.fround);
+      const range: [number, number] | undefined = ranges ? [ranges.lo[i], ranges.hi[i]] : undefined;
+      const knots = adaptiveKnots(xi, newGridSize, k, this.gridEps, this.gridMargin, range).map(Math.fround);
       grid.set(knots, i * nKnots);
       coef.set(fitCoefficients(xi, curves, nOut, knots, k, 1e-10, REFIT_CURVATURE), i * nBNew * nOut);
     }
@@ -217,8 +239,8 @@ export class KANLinear extends tf.layers.Layer {
    * Moves the grid to the samples `x` `[n, nIn]` (this layer's inputs) and refits the coefficients so the
    * layer's outputs on `x` are preserved (least squares).
    */
-  async updateGrid(x: tf.Tensor2D): Promise<void> {
-    const {coef, grid, nKnots} = await this.regrid(x);
+  async updateGrid(x: tf.Tensor2D, ranges?: FeatureRanges): Promise<void> {
+    const {coef, grid, nKnots} = await this.regrid(x, this.gridSize, ranges);
     const nIn = x.shape[1];
     tf.tidy(() => {
       this.splineCoef.write(tf.tensor(coef, [nIn, this.nBasis, this.units]));
