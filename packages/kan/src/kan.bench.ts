@@ -1,12 +1,15 @@
 /**
  * KAN benchmarks: the B-spline basis kernel vs its composite (forward, and forward + backward in x), and a
- * KANLinear layer's forward + backward vs a Dense layer with the same parameter count.
+ * KANLinear layer's forward + backward vs a Dense layer with the same parameter count, and one L-BFGS evaluation
+ * (loss + gradient) of the function-fitting [2, 1, 1] KAN on the tfjs graph vs the float64 host objective.
  */
 import * as tf from '@tensorflow/tfjs';
 import {withCompositeOnly} from '@tfjs-ext/core';
 import {BenchRow, BenchSuite, runCase} from '@tfjs-ext/core/bench';
 import {BSPLINE_BASIS, bsplineBasis} from './bspline/op';
 import {uniformKnots} from './bspline/reference';
+import {KANFloat64MSE} from './float64/kan_float64';
+import {kan} from './layers/kan';
 import {KANLinear} from './layers/kan_linear';
 
 const G = 5, K = 3;
@@ -59,6 +62,30 @@ function layerCase(batch: number, nIn: number, nOut: number) {
   };
 }
 
+/** Loss + gradient of MSE for a [2, 1, 1] KAN on n samples: tfjs (float32, this backend) vs KANFloat64MSE. */
+async function lbfgsEvaluationCase(n: number, gridSize: number) {
+  const model = kan([2, 1, 1], {gridSize, seed: 0});
+  const x = tf.randomUniform([n, 2], -1, 1, 'float32', 1) as tf.Tensor2D;
+  const y = tf.tidy(() => tf.exp(tf.add(tf.sin(tf.mul(Math.PI, tf.slice(x, [0, 0], [n, 1]))),
+                                        tf.square(tf.slice(x, [0, 1], [n, 1]))))) as tf.Tensor2D;
+  const objective = await KANFloat64MSE.create(model, x, y);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const graph = () => {
+    const {value, grads} = tf.variableGrads(
+        () => tf.mean(tf.square(tf.sub(model.apply(x) as tf.Tensor, y))) as tf.Scalar, vars);
+    return [value, ...Object.values(grads)];
+  };
+  return {
+    case: {op: 'L-BFGS evaluation [2,1,1]', size: `n=${n} G=${gridSize}`,
+           baseline: {name: 'tfjs graph (float32)', run: graph},
+           candidates: [{name: 'KANFloat64MSE (host float64)', run: () => void objective.evaluate()}]},
+    dispose: () => {
+      tf.dispose([x, y]);
+      model.dispose();
+    },
+  };
+}
+
 const suite: BenchSuite = {
   name: 'kan',
   backends: ['cpu', 'wasm', 'webgpu'],
@@ -77,11 +104,18 @@ const suite: BenchSuite = {
       rows.push(...await runCase(c, {repeats: small ? 3 : 5, maxMsPerVariant: 5000}));
       dispose();
     }
+    for (const gridSize of small ? [20] : [20, 50]) {
+      const {case: c, dispose} = await lbfgsEvaluationCase(1000, gridSize);
+      rows.push(...await runCase(c, {repeats: small ? 5 : 20, maxMsPerVariant: 5000}));
+      dispose();
+    }
     return rows;
   },
   notes: () => [
     'bsplineBasis: speedup = composite median / kernel median on the same backend (composite = pykan-style tf ops).',
     'layer fwd+bwd: a KANLinear and a Dense layer with the same parameter count; speedup < 1 means KAN is slower.',
+    'L-BFGS evaluation: loss + gradient of the [2,1,1] fit (examples/node/kan/fit.ts) on the tfjs graph of this ' +
+        'backend vs the float64 host objective (one JS thread, independent of the backend).',
   ],
 };
 export default suite;
