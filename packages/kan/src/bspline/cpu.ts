@@ -26,6 +26,21 @@ export function basisRow(x: number, knots: Float32Array | Float64Array, offset: 
   }
 }
 
+/**
+ * Fills `out[0 .. nBasis - 1]` with dB_{m,order}/dx at x (float64), using `scratch` (length >= nKnots) for the
+ * order - 1 bases: dB_{m,k} = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1})).
+ */
+export function basisDerivativeRow(x: number, knots: Float32Array | Float64Array, offset: number, nKnots: number,
+                                   order: number, scratch: Float64Array, out: Float64Array | Float32Array,
+                                   outOffset = 0): void {
+  basisRow(x, knots, offset, nKnots, order - 1, scratch);
+  for (let m = 0; m < nKnots - 1 - order; m++) {
+    const t = offset + m;
+    out[outOffset + m] = order * (scratch[m] / (knots[t + order] - knots[t]) -
+                                  scratch[m + 1] / (knots[t + order + 1] - knots[t + 1]));
+  }
+}
+
 function basisKernel(derivative: boolean) {
   return ({x, grid}: Record<string, HostTensor>, {order}: BasisAttrs) => {
     const [batch, nIn] = x.shape;
@@ -43,13 +58,7 @@ function basisKernel(derivative: boolean) {
           basisRow(xv, knots, offset, nKnots, order, scratch);
           for (let m = 0; m < nBasis; m++) out[o + m] = scratch[m];
         } else {
-          // dB_{m,k} = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
-          basisRow(xv, knots, offset, nKnots, order - 1, scratch);
-          for (let m = 0; m < nBasis; m++) {
-            const t = offset + m;
-            out[o + m] = order * (scratch[m] / (knots[t + order] - knots[t]) -
-                                  scratch[m + 1] / (knots[t + order + 1] - knots[t + 1]));
-          }
+          basisDerivativeRow(xv, knots, offset, nKnots, order, scratch, out, o);
         }
       }
     }

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertRank} from '@tfjs-ext/core';
-import {basisRow} from '../bspline/cpu';
+import {basisDerivativeRow, basisRow} from '../bspline/cpu';
 import {kanLayers} from '../layers/kan';
 import {KANLinear} from '../layers/kan_linear';
 import type {Evaluation, LBFGSProblem} from '../lbfgs/lbfgs';
@@ -111,13 +111,7 @@ function layerBackward(p: LayerPlan, params: Float64Array, cache: LayerCache, dO
       const x = cache.input[bi];
       const sig = 1 / (1 + Math.exp(-x));
       const dSilu = sig * (1 + x * (1 - sig));
-      // dB_{m,k} = k (B_{m,k-1} / (t_{m+k} - t_m) - B_{m+1,k-1} / (t_{m+k+1} - t_{m+1}))
-      basisRow(x, grid, i * nKnots, nKnots, order - 1, lower);
-      for (let m = 0; m < nBasis; m++) {
-        const t = i * nKnots + m;
-        dBasis[m] = order * (lower[m] / (grid[t + order] - grid[t]) -
-                             lower[m + 1] / (grid[t + order + 1] - grid[t + 1]));
-      }
+      basisDerivativeRow(x, grid, i * nKnots, nKnots, order, lower, dBasis);
       let d = 0;
       for (let j = 0; j < nOut; j++) {
         const gj = dOut[b * nOut + j];
