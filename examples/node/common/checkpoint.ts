@@ -1,0 +1,123 @@
+/**
+ * Training checkpoints that survive a kill: models (tfjs `model.json` + `weights.bin`, the tfjs-node file
+ * format), optimizer slots, and a JSON state (step, RNG state, data position, logs) written together into a
+ * fresh folder that then replaces the old one by rename, so a kill at any moment leaves either the previous
+ * checkpoint or the new one, never half of each.
+ *
+ * @example
+ * ```ts
+ * const ckpt = new TrainingCheckpoint('runs/lm');
+ * if (flags.resume && ckpt.exists()) {
+ *   const saved = await ckpt.load({optimizers: {adam: optimizer}});
+ *   model = saved.models.model; step = saved.state.step as number;
+ * }
+ * ...
+ * await ckpt.save({models: {model}, optimizers: {adam: optimizer}, state: {step, rng: rng.state()}});
+ * ```
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+
+export interface CheckpointContents {
+  models: Record<string, tf.LayersModel>;
+  optimizers?: Record<string, tf.Optimizer>;
+  /** Anything JSON-serialisable: step, RNG state, data position, loss history. */
+  state: Record<string, unknown>;
+}
+
+/** Writes `model` as `model.json` + `weights.bin` into `dir` (the format `tf.loadLayersModel('file://')` reads). */
+export async function writeModel(model: tf.LayersModel, dir: string, metadata: Record<string, unknown> = {}): Promise<void> {
+  fs.mkdirSync(dir, {recursive: true});
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) :
+        tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
+      format: 'layers-model', generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`, convertedBy: null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{paths: ['weights.bin'], weights: artifacts.weightSpecs}],
+      userDefinedMetadata: metadata,
+    }));
+    fs.writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
+    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.byteLength}};
+  }));
+}
+
+/** Reads a model written by {@link writeModel} (custom layers must be registered: import their package). */
+export async function readModel(dir: string): Promise<{model: tf.LayersModel; metadata: Record<string, any>}> {
+  const jsonPath = path.join(dir, 'model.json');
+  if (!fs.existsSync(jsonPath)) throw new Error(`no model at ${dir} (missing model.json)`);
+  const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+  const manifest = json.weightsManifest[0];
+  const bytes = fs.readFileSync(path.join(dir, manifest.paths[0]));
+  const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const model = await tf.loadLayersModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology, weightSpecs: manifest.weights, weightData,
+  }));
+  return {model, metadata: json.userDefinedMetadata ?? {}};
+}
+
+async function writeOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
+  const named = await optimizer.getWeights();
+  const specs = [];
+  const chunks: Uint8Array[] = [];
+  for (const {name, tensor} of named) {
+    const values = await tensor.data();
+    specs.push({name, shape: tensor.shape, dtype: tensor.dtype});
+    chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice());
+  }
+  fs.writeFileSync(`${file}.json`, JSON.stringify(specs));
+  fs.writeFileSync(`${file}.bin`, Buffer.concat(chunks));
+}
+
+async function readOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
+  const specs: Array<{name: string; shape: number[]; dtype: 'float32' | 'int32'}> =
+      JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
+  const bytes = fs.readFileSync(`${file}.bin`);
+  let offset = 0;
+  const named = specs.map(({name, shape, dtype}) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const buf = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * n);
+    offset += 4 * n;
+    return {name, tensor: tf.tensor(dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf), shape, dtype)};
+  });
+  await optimizer.setWeights(named);  // slots are matched to variables by order, as tfjs optimizers apply them
+}
+
+/** A checkpoint folder: `save` replaces it atomically, `load` restores models, optimizer slots and state. */
+export class TrainingCheckpoint {
+  constructor(readonly dir: string) {}
+
+  exists(): boolean {
+    return fs.existsSync(path.join(this.dir, 'state.json'));
+  }
+
+  async save({models, optimizers = {}, state}: CheckpointContents): Promise<void> {
+    const tmp = `${this.dir}.tmp-${process.pid}`;
+    fs.rmSync(tmp, {recursive: true, force: true});
+    fs.mkdirSync(tmp, {recursive: true});
+    for (const [name, model] of Object.entries(models)) await writeModel(model, path.join(tmp, name));
+    for (const [name, opt] of Object.entries(optimizers)) await writeOptimizer(opt, path.join(tmp, `optimizer-${name}`));
+    fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify({savedAt: new Date().toISOString(), ...state}));
+    const old = `${this.dir}.old-${process.pid}`;
+    if (fs.existsSync(this.dir)) fs.renameSync(this.dir, old);
+    fs.renameSync(tmp, this.dir);
+    fs.rmSync(old, {recursive: true, force: true});
+  }
+
+  /** Restores the saved optimizers' slots into `optimizers` (same names as saved) and returns models and state. */
+  async load({optimizers = {}}: {optimizers?: Record<string, tf.Optimizer>} = {}):
+      Promise<{models: Record<string, tf.LayersModel>; state: Record<string, unknown>}> {
+    if (!this.exists()) throw new Error(`no checkpoint in ${this.dir} (nothing to resume)`);
+    const models: Record<string, tf.LayersModel> = {};
+    for (const entry of fs.readdirSync(this.dir, {withFileTypes: true})) {
+      if (entry.isDirectory()) models[entry.name] = (await readModel(path.join(this.dir, entry.name))).model;
+    }
+    for (const [name, opt] of Object.entries(optimizers)) {
+      const file = path.join(this.dir, `optimizer-${name}`);
+      if (fs.existsSync(`${file}.json`)) await readOptimizer(opt, file);
+    }
+    const state = JSON.parse(fs.readFileSync(path.join(this.dir, 'state.json'), 'utf8'));
+    return {models, state};
+  }
+}
