@@ -4,6 +4,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import {encode} from './tokenizer';
+
+export {decode, encode, VOCAB} from './tokenizer';
 
 export const FORTUNES_DIR = '/usr/share/games/fortunes';
 
@@ -26,17 +29,6 @@ export function readFortunes(dir = FORTUNES_DIR): string[] {
     }
   }
   return fortunes;
-}
-
-/** Character vocabulary: index 0 is newline, then ASCII 32..126 (96 tokens). */
-export const VOCAB: string[] = ['\n', ...Array.from({length: 95}, (_, i) => String.fromCharCode(32 + i))];
-
-export function encode(text: string): Int32Array {
-  return Int32Array.from(text, (c) => (c === '\n' ? 0 : Math.max(0, Math.min(95, c.charCodeAt(0) - 31))));
-}
-
-export function decode(tokens: ArrayLike<number>): string {
-  return Array.from(tokens, (t) => VOCAB[t] ?? '?').join('');
 }
 
 /** The corpus as one token stream (fortunes joined by a blank line), split into training and validation. */

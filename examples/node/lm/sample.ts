@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {generate} from '@tfjs-ext/attention';
-import {decode, encode} from './corpus';
+import {decode, encode} from './tokenizer';
 
 export async function sampleText(model: tf.LayersModel, prompt: string, length: number, window: number,
                                  options: {temperature: number; seed: number}): Promise<string> {
