@@ -4,6 +4,8 @@
 #  - libvulkan1: the Vulkan loader Dawn opens
 #  - clang, lld: build the SIMD WebAssembly kernels from C
 #  - fortunes, dataset-fashion-mnist: corpora for the LM and KAN examples (nothing is downloaded at run time)
+# and then @tensorflow/tfjs-node (the `tensorflow` backend; an optional peer, so not in package.json): see
+# scripts/build-tfjs-node.sh (TFJS_EXT_TFJS_NODE=skip leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(chromium libvulkan1 clang lld fortunes dataset-fashion-mnist)
@@ -20,3 +22,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 echo "setup: npm ci"
 npm ci --no-audit --no-fund
+bash scripts/build-tfjs-node.sh
