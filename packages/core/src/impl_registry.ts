@@ -32,7 +32,11 @@ export function withScope<T>(enter: () => void, exit: () => void, fn: () => T): 
  */
 export class ImplRegistry<T extends {name: string}> {
   private readonly impls = new Map<string, T>();
-  private forced: string | null = null;
+  /**
+   * Open withForced scopes, oldest first; the newest open one decides. A scope removes its own entry when it
+   * exits, so overlapping async scopes may exit in any order.
+   */
+  private readonly forcedScopes: {name: string}[] = [];
 
   /** `op` names the op in error messages; `fallback` is the implementation that always exists. */
   constructor(private readonly op: string, private readonly fallback = 'js') {}
@@ -46,9 +50,10 @@ export class ImplRegistry<T extends {name: string}> {
   }
 
   active(): T {
-    if (this.forced !== null) {
-      const impl = this.impls.get(this.forced);
-      if (impl === undefined) throw new Error(`${this.op}: host implementation '${this.forced}' is not available`);
+    const forced = this.forcedScopes.at(-1)?.name;
+    if (forced !== undefined) {
+      const impl = this.impls.get(forced);
+      if (impl === undefined) throw new Error(`${this.op}: host implementation '${forced}' is not available`);
       return impl;
     }
     const preferred = [...this.impls.values()].reverse().find((i) => i.name !== this.fallback) ??
@@ -57,9 +62,14 @@ export class ImplRegistry<T extends {name: string}> {
     return preferred;
   }
 
-  /** Runs `fn` with implementation `name` forced (benchmarks, fallback tests). */
+  /**
+   * Runs `fn` with implementation `name` forced (benchmarks, fallback tests). While several scopes are open
+   * (nested, or overlapping async ones), the most recently entered one that is still open decides.
+   */
   withForced<R>(name: string, fn: () => R): R {
-    const prev = this.forced;
-    return withScope(() => { this.forced = name; }, () => { this.forced = prev; }, fn);
+    const scope = {name};
+    return withScope(() => { this.forcedScopes.push(scope); }, () => {
+      this.forcedScopes.splice(this.forcedScopes.indexOf(scope), 1);
+    }, fn);
   }
 }

@@ -40,8 +40,11 @@ export interface Op<I extends tf.NamedTensorMap, A extends object> {
 
 const lastPaths = new Map<string, {path: DispatchPath; backend: string}>();
 const counts = new Map<string, number>();
-/** Backend names whose kernels are switched off (benchmarks compare kernel vs composite this way). */
-const disabled = new Set<string>();
+/**
+ * Kernel names switched off (benchmarks compare kernel vs composite this way) -> number of open
+ * withCompositeOnly scopes: a count, so nested and overlapping (async) scopes re-enable only when the last exits.
+ */
+const disabled = new Map<string, number>();
 
 function note(kernelName: string, path: DispatchPath, backend: string): void {
   lastPaths.set(kernelName, {path, backend});
@@ -66,10 +69,14 @@ export function resetDispatchCounts(): void {
 
 /**
  * Forces the composite path for `kernelName` (all backends) while `fn` runs: benchmarks and tests use it to
- * compare a kernel with its composite on the same backend.
+ * compare a kernel with its composite on the same backend. Re-entrant: nested or overlapping async scopes keep the
+ * composite forced until the last of them exits.
  */
 export function withCompositeOnly<T>(kernelName: string, fn: () => T): T {
-  return withScope(() => disabled.add(kernelName), () => disabled.delete(kernelName), fn);
+  return withScope(() => disabled.set(kernelName, (disabled.get(kernelName) ?? 0) + 1), () => {
+    const open = (disabled.get(kernelName) ?? 1) - 1;
+    if (open > 0) disabled.set(kernelName, open); else disabled.delete(kernelName);
+  }, fn);
 }
 
 /** True when a kernel named `kernelName` is registered for `backend` (default: the active backend). */
