@@ -14,4 +14,4 @@ export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
 export type {HostOutput, HostTensor} from './host_kernel';
 export {backendReport, initBackend, isNode, knownBackends, SWIFTSHADER_ICD, useBestBackend} from './backends';
 export type {BackendName, BackendStatus} from './backends';
-export {assertArg, assertDtype, assertPositiveInt, assertRank, shapeString} from './validate';
+export {assertArg, assertDtype, assertKnownKeys, assertPositiveInt, assertRank, KERAS_LAYER_KEYS, shapeString} from './validate';

@@ -32,3 +32,30 @@ export function assertPositiveInt(value: unknown, op: string, name: string): ass
   assertArg(Number.isInteger(value) && (value as number) > 0, op,
             () => `${name} must be a positive integer, got ${value}`);
 }
+
+/**
+ * Asserts every own key of the options/config object `obj` is one of `allowedKeys` (a typo such as
+ * `{casual: true}` must not silently run something else): `${op}: unknown option 'casual'; accepted: causal,
+ * kvLengths, scale, window`. `undefined` and `null` pass (no options given); a non-object is rejected.
+ *
+ * @example
+ * ```ts
+ * assertKnownKeys('flashAttention', options, ['scale', 'causal', 'window', 'kvLengths']);
+ * ```
+ */
+export function assertKnownKeys(op: string, obj: unknown, allowedKeys: readonly string[], what = 'option'): void {
+  if (obj === undefined || obj === null) return;
+  assertArg(typeof obj === 'object' && !Array.isArray(obj), op, () =>
+      `${what}s must be an object, got ${Array.isArray(obj) ? 'an array' : typeof obj}`);
+  for (const key of Object.keys(obj as object)) {
+    assertArg(allowedKeys.includes(key), op, () =>
+        `unknown ${what} '${key}'; accepted: ${[...allowedKeys].sort().join(', ')}`);
+  }
+}
+
+/**
+ * Keys any Keras layer config accepts (`tf.layers.Layer`'s LayerArgs), for {@link assertKnownKeys} on a custom
+ * layer's config.
+ */
+export const KERAS_LAYER_KEYS: readonly string[] = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name',
+  'trainable', 'weights', 'inputDType'];
