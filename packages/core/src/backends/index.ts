@@ -107,17 +107,23 @@ async function setUp(name: BackendName): Promise<BackendStatus> {
         return {name, available: true, device: 'WebGL'};
       case 'tensorflow':
         if (!isNode) return {name, available: false, reason: 'tfjs-node runs only in Node'};
+        // libtensorflow logs oneDNN / CPU-feature notes at info level on load; keep the user's choice if set.
+        process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+        const failures: string[] = [];
         for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
           try {
             await nodeImport(pkg);
             return {name, available: true, device: pkg};
-          } catch {
-            // try the next one
+          } catch (e) {
+            // Not installed is expected; an installed package that fails to load is worth telling.
+            if ((e as {code?: string}).code !== 'ERR_MODULE_NOT_FOUND') failures.push(`${pkg}: ${e}`);
           }
         }
         return {
           name, available: false,
-          reason: '@tensorflow/tfjs-node(-gpu) is not installed (optional peer: its install downloads libtensorflow)',
+          reason: failures.length > 0 ? failures.join('; ') :
+              '@tensorflow/tfjs-node(-gpu) is not installed (optional peer): npm i @tensorflow/tfjs-node, ' +
+              'or without internet scripts/build-tfjs-node.sh',
         };
     }
   } catch (e) {
