@@ -54,8 +54,8 @@ export function assertKnownKeys(op: string, obj: unknown, allowedKeys: readonly 
 }
 
 /**
- * Keys any Keras layer config accepts (`tf.layers.Layer`'s LayerArgs), for {@link assertKnownKeys} on a custom
- * layer's config.
+ * Keys any Keras layer config accepts (`tf.layers.Layer`'s LayerArgs), plus `customObjects`, which
+ * `tf.loadLayersModel` adds to every config it deserializes; for {@link assertKnownKeys} on a custom layer's config.
  */
 export const KERAS_LAYER_KEYS: readonly string[] = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name',
-  'trainable', 'weights', 'inputDType'];
+  'trainable', 'weights', 'inputDType', 'customObjects'];
