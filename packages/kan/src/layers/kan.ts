@@ -2,8 +2,8 @@
  * `kan(widths)`: a KAN as a `tf.LayersModel` (a stack of {@link KANLinear}), plus model-level grid operations.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
-import {FeatureRanges, KANLinear, KANLinearArgs} from './kan_linear';
+import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
+import {FeatureRanges, KAN_LINEAR_KEYS, KANLinear, KANLinearArgs} from './kan_linear';
 
 export type KANOptions = Omit<KANLinearArgs, 'units' | 'inputShape' | 'batchInputShape' | 'name'>;
 
@@ -19,6 +19,8 @@ export type KANOptions = Omit<KANLinearArgs, 'units' | 'inputShape' | 'batchInpu
 export function kan(widths: number[], options: KANOptions = {}): tf.Sequential {
   assertArg(Array.isArray(widths) && widths.length >= 2 && widths.every((w) => Number.isInteger(w) && w > 0), 'kan',
             () => `widths must be at least two positive integers [nIn, ..., nOut], got [${widths}]`);
+  const excluded = ['units', 'inputShape', 'batchInputShape', 'name'];
+  assertKnownKeys('kan', options, [...KAN_LINEAR_KEYS, ...KERAS_LAYER_KEYS].filter((k) => !excluded.includes(k)));
   const layers = widths.slice(1).map((units, l) => new KANLinear({
     ...options, units, seed: options.seed === undefined ? undefined : options.seed + l,
     ...(l === 0 ? {inputShape: [widths[0]]} : {}),
@@ -50,6 +52,7 @@ export interface GridUpdateOptions {
    */
   hiddenRange?: 'samples' | 'edgeBounds';
 }
+const GRID_UPDATE_KEYS = ['hiddenRange'];
 
 /** Grid ranges for layer `l` on its inputs: undefined (the samples') unless `edgeBounds` and l > 0. */
 async function hiddenRanges(layers: KANLinear[], l: number, previousInput: tf.Tensor2D | null,
@@ -69,6 +72,7 @@ async function hiddenRanges(layers: KANLinear[], l: number, previousInput: tf.Te
  */
 export async function updateGrid(model: tf.LayersModel, x: tf.Tensor2D, options: GridUpdateOptions = {}):
     Promise<void> {
+  assertKnownKeys('updateGrid', options, GRID_UPDATE_KEYS);
   const layers = kanLayers(model);
   let h = tf.clone(x);
   let previous: tf.Tensor2D | null = null;
@@ -106,6 +110,7 @@ export function kanWidths(model: tf.LayersModel): number[] {
 export async function refine(model: tf.LayersModel, newGridSize: number, x: tf.Tensor2D,
                              options: GridUpdateOptions = {}): Promise<tf.Sequential> {
   assertPositiveInt(newGridSize, 'refine', 'newGridSize');
+  assertKnownKeys('refine', options, GRID_UPDATE_KEYS);
   const layers = kanLayers(model);
   const first = layers[0];
   const fine = kan(kanWidths(model), {

@@ -4,7 +4,7 @@
  * kernel. The grid is a non-trainable weight, so it is saved and restored with the model.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
 import {bsplineBasis} from '../bspline/op';
 import {uniformKnots} from '../bspline/reference';
 import {adaptiveKnots, designMatrix, evalCurves, fitCoefficients} from '../grid/host';
@@ -40,6 +40,10 @@ export interface KANLinearArgs extends LayerArgs {
   /** Seed of the initialisation (default: random). */
   seed?: number;
 }
+
+/** The keys of {@link KANLinearArgs} besides the Keras layer ones. */
+export const KAN_LINEAR_KEYS = ['units', 'gridSize', 'splineOrder', 'gridRange', 'scaleNoise', 'scaleBase', 'scaleSpline',
+  'gridEps', 'gridMargin', 'seed'] as const;
 
 /** Per-feature grid ranges `[lo[i], hi[i]]` (each `[nIn]`). */
 export interface FeatureRanges {
@@ -104,6 +108,7 @@ export class KANLinear extends tf.layers.Layer {
   grid!: tf.LayerVariable;
 
   constructor(args: KANLinearArgs) {
+    assertKnownKeys('KANLinear', args, [...KAN_LINEAR_KEYS, ...KERAS_LAYER_KEYS], 'config key');
     super(args);
     assertPositiveInt(args.units, 'KANLinear', 'units');
     this.units = args.units;

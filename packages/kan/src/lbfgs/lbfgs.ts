@@ -5,7 +5,7 @@
  * variables and a loss closure.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys} from '@tfjs-ext/core';
 import {Evaluation, strongWolfe} from './line_search';
 
 export type {Evaluation};
@@ -51,6 +51,8 @@ export interface LBFGSProblem {
 }
 
 function resolveOptions(options: LBFGSOptions): Required<LBFGSOptions> {
+  assertKnownKeys('LBFGS', options, ['lr', 'maxIter', 'maxEval', 'toleranceGrad', 'toleranceChange', 'historySize',
+    'lineSearch']);
   const maxIter = options.maxIter ?? 20;
   const resolved = {lr: 1, maxIter, maxEval: Math.floor(maxIter * 1.25), toleranceGrad: 1e-7, toleranceChange: 1e-9,
                     historySize: 10, lineSearch: 'strongWolfe' as const, ...options};

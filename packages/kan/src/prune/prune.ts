@@ -4,7 +4,7 @@
  * function on the kept paths is the same.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys} from '@tfjs-ext/core';
 import {kan, kanLayers, kanWidths} from '../layers/kan';
 import {edgeScores} from '../regularization/regularization';
 
@@ -46,8 +46,10 @@ export interface PruneOptions {
  * console.log(kanWidths(small));  // e.g. [2, 1, 1]
  * ```
  */
-export async function prune(model: tf.LayersModel, x: tf.Tensor2D, {threshold = 1e-2}: PruneOptions = {}):
+export async function prune(model: tf.LayersModel, x: tf.Tensor2D, options: PruneOptions = {}):
     Promise<tf.Sequential> {
+  assertKnownKeys('prune', options, ['threshold']);
+  const {threshold = 1e-2} = options;
   assertArg(threshold >= 0, 'prune', () => `threshold must be >= 0, got ${threshold}`);
   const layers = kanLayers(model);
   const widths = kanWidths(model);

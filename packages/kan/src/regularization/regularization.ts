@@ -4,6 +4,7 @@
  * row and column distributions `p = v / (sum v + 1)` (as pykan), summed over layers.
  */
 import * as tf from '@tensorflow/tfjs';
+import {assertKnownKeys} from '@tfjs-ext/core';
 import {kanLayers} from '../layers/kan';
 
 /** Per-layer edge scores `v` `[nIn, nOut]` on the samples `x` (differentiable). */
@@ -43,7 +44,9 @@ export interface RegularizationOptions {
  * ```
  */
 export function kanRegularization(model: tf.LayersModel, x: tf.Tensor2D,
-                                  {lambdaL1 = 1, lambdaEntropy = 2}: RegularizationOptions = {}): tf.Scalar {
+                                  options: RegularizationOptions = {}): tf.Scalar {
+  assertKnownKeys('kanRegularization', options, ['lambdaL1', 'lambdaEntropy']);
+  const {lambdaL1 = 1, lambdaEntropy = 2} = options;
   return tf.tidy(() => {
     let total: tf.Tensor = tf.scalar(0);
     for (const v of edgeScores(model, x)) {  // v [nIn, nOut]

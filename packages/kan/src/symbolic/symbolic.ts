@@ -4,6 +4,7 @@
  * formula.
  */
 import * as tf from '@tensorflow/tfjs';
+import {assertKnownKeys} from '@tfjs-ext/core';
 import {kanLayers, layerInputs} from '../layers/kan';
 import {column} from '../util';
 import {fitAffine} from './fit';
@@ -61,6 +62,7 @@ function edgeText(name: string, a: number, b: number, c: number, d: number, arg:
  */
 export async function autoSymbolic(model: tf.LayersModel, x: tf.Tensor2D, options: AutoSymbolicOptions = {}):
     Promise<SymbolicNetwork> {
+  assertKnownKeys('autoSymbolic', options, ['library', 'maxSamples', 'weightSimple', 'zeroThreshold']);
   const {library = SYMBOLIC_LIBRARY, maxSamples = 256, weightSimple = 0.8, zeroThreshold = 1e-3} = options;
   const layers = kanLayers(model);
   const inputs = layerInputs(model, x);
