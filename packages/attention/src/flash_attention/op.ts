@@ -3,7 +3,7 @@
  * (cpu, wasm: host kernels; webgpu: shaders) or the blocked composite elsewhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertDtype, assertRank, defineOp, shapeString} from '@tfjs-ext/core';
+import {assertArg, assertDtype, assertKnownKeys, assertRank, defineOp, shapeString} from '@tfjs-ext/core';
 import type {KernelFunc} from '@tfjs-ext/core';
 import '../simd';  // registers the SIMD WebAssembly host implementation when the runtime supports it
 import {flashAttentionComposite} from './composite';
@@ -74,6 +74,7 @@ function run(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: FlashAtten
       `k ${shapeString(k.shape)}`);
   assertArg(nq > 0 && nk > 0 && d > 0 && batch > 0, OP, () =>
       `q and k must be non-empty, got q ${shapeString(q.shape)}, k ${shapeString(k.shape)}`);
+  assertKnownKeys(withLse ? 'flashAttentionWithLse' : OP, options, ['scale', 'causal', 'window', 'kvLengths']);
   const scale = options.scale ?? 1 / Math.sqrt(d);
   assertArg(typeof scale === 'number' && Number.isFinite(scale), OP, () =>
       `options.scale must be a finite number, got ${String(options.scale)}`);

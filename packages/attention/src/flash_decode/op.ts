@@ -2,7 +2,7 @@
  * `flashDecode`: attention of a few new query rows over a KV cache (flash-decoding, split-KV).
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertDtype, assertRank, defineOp, shapeString} from '@tfjs-ext/core';
+import {assertArg, assertDtype, assertKnownKeys, assertRank, defineOp, shapeString} from '@tfjs-ext/core';
 import {flashDecodeComposite, type FlashDecodeInputs} from './composite';
 import {FLASH_DECODE, type FlashDecodeAttrs, type FlashDecodeOptions} from './contract';
 import {flashDecodeHostKernels} from './cpu';
@@ -66,6 +66,7 @@ export function flashDecode(q: tf.Tensor4D, kCache: tf.Tensor4D, vCache: tf.Tens
       `q's heads (${hq}) must be a multiple of kCache's kvHeads (${hkv}): q ${shapeString(q.shape)}, ` +
       `kCache ${shapeString(kCache.shape)}`);
 
+  assertKnownKeys(OP, options, ['scale', 'numSplits']);
   const scale = options.scale ?? 1 / Math.sqrt(d);
   assertArg(typeof scale === 'number' && Number.isFinite(scale), OP, () => `options.scale must be a finite number, got ${scale}`);
   const splits = options.numSplits ?? 'auto';

@@ -4,7 +4,7 @@
  * each backend writes in place, and which ones cannot).
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertDtype, assertPositiveInt, assertRank, shapeString} from '@tfjs-ext/core';
+import {assertArg, assertDtype, assertKnownKeys, assertPositiveInt, assertRank, shapeString} from '@tfjs-ext/core';
 import type {FlashDecodeOptions} from '../flash_decode/contract';
 import {flashDecode} from '../flash_decode/op';
 import {type AppendPath, appendRows} from './append';
@@ -53,6 +53,7 @@ export class KVCache {
 
   constructor(config: KVCacheConfig) {
     assertArg(config !== null && typeof config === 'object', OP, () => 'config must be {batch, maxLength, kvHeads, headDim}');
+    assertKnownKeys(OP, config, ['batch', 'maxLength', 'kvHeads', 'headDim'], 'config key');
     for (const key of ['batch', 'maxLength', 'kvHeads', 'headDim'] as const) {
       const value = config[key];
       assertPositiveInt(value, OP, `config.${key}`);
@@ -60,8 +61,18 @@ export class KVCache {
     ({batch: this.batch, maxLength: this.maxLength, kvHeads: this.kvHeads, headDim: this.headDim} = config);
     const shape: [number, number, number, number] = [this.batch, this.maxLength, this.kvHeads, this.headDim];
     // Kept: a cache made inside tf.tidy must outlive it.
-    this.k = tf.keep(tf.zeros(shape, 'float32'));
-    this.v = tf.keep(tf.zeros(shape, 'float32'));
+    this.k = this.v = null;
+    try {
+      this.k = tf.keep(tf.zeros(shape, 'float32'));
+      this.v = tf.keep(tf.zeros(shape, 'float32'));
+    } catch (e) {
+      this.k?.dispose();
+      const floats = shape.reduce((a, x) => a * x, 1);
+      throw new Error(`${OP}: cannot allocate keys and values of shape ${shapeString(shape)} [batch, maxLength, ` +
+                      `kvHeads, headDim]: 2 x ${floats} float32 = ${2 * 4 * floats} bytes ` +
+                      `(${(2 * 4 * floats / 2 ** 30).toFixed(1)} GiB); lower maxLength or batch ` +
+                      `(${e instanceof Error ? e.message : String(e)})`);
+    }
     this.lens = new Int32Array(this.batch);
   }
 

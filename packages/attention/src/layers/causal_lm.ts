@@ -4,7 +4,7 @@
  * Incremental decoding with one `KVCache` per block and `flashDecode` lives in ./decode.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
 import {PositionEmbedding, TokenEmbedding} from './embeddings';
 import {dense, layerNorm, MlpActivation, oneHotFloat} from './math';
 import {TransformerBlock} from './transformer_block';
@@ -24,6 +24,7 @@ export class LMHead extends tf.layers.Layer {
   private vars: tf.LayerVariable[] = [];
 
   constructor(args: LMHeadArgs) {
+    assertKnownKeys('LMHead', args, ['vocabSize', ...KERAS_LAYER_KEYS], 'config key');
     super(args);
     assertPositiveInt(args.vocabSize, 'LMHead', 'vocabSize');
     this.vocabSize = args.vocabSize;
@@ -90,6 +91,8 @@ export interface CausalLMConfig {
  * ```
  */
 export function causalLM(config: CausalLMConfig): tf.LayersModel {
+  assertKnownKeys('causalLM', config, ['vocabSize', 'maxLength', 'dModel', 'numLayers', 'numHeads', 'numKvHeads',
+    'mlpDim', 'activation', 'name'], 'config key');
   const {vocabSize, maxLength, dModel, numLayers, numHeads} = config;
   assertArg(Number.isInteger(numLayers) && numLayers >= 0,
             'causalLM', () => `numLayers must be a non-negative integer, got ${numLayers}`);

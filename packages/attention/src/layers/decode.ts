@@ -6,7 +6,7 @@
  * Both call the blocks' own math (`TransformerBlock.forward`) with the model's own weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, rng} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, rng} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {flashDecode} from '../flash_decode/op';
 import {KVCache} from '../kv_cache/kv_cache';
@@ -32,6 +32,7 @@ export class IncrementalDecoder {
   private position = 0;
 
   constructor(model: tf.LayersModel, options: {batch: number; maxLength?: number}) {
+    assertKnownKeys('IncrementalDecoder', options, ['batch', 'maxLength']);
     this.parts = causalLMParts(model);
     this.batch = options.batch;
     this.maxLength = options.maxLength ?? this.parts.positionEmbedding.maxLength;
@@ -125,6 +126,7 @@ function pick(logits: Float32Array, batch: number, vocab: number, temperature: n
  */
 export async function generate(model: tf.LayersModel, prompts: number[][], numTokens: number,
                                options: GenerateOptions = {}): Promise<number[][]> {
+  assertKnownKeys('generate', options, ['useCache', 'temperature', 'seed', 'onLogits']);
   const {useCache = true, temperature = 0, seed = 1} = options;
   const batch = prompts.length;
   assertArg(batch > 0 && prompts.every((p) => p.length === prompts[0].length && p.length > 0),

@@ -4,7 +4,7 @@
  * TFJS-TRAPS.md), and for the small vocabularies of char/byte-level models the matmul is cheap.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
 import {denseMatMul} from './dense_matmul';
 import {oneHotFloat} from './math';
 
@@ -33,6 +33,7 @@ export class TokenEmbedding extends tf.layers.Layer {
   private table: tf.LayerVariable | null = null;
 
   constructor(args: TokenEmbeddingArgs) {
+    assertKnownKeys('TokenEmbedding', args, ['vocabSize', 'dModel', ...KERAS_LAYER_KEYS], 'config key');
     super(args);
     assertPositiveInt(args.vocabSize, 'TokenEmbedding', 'vocabSize');
     assertPositiveInt(args.dModel, 'TokenEmbedding', 'dModel');
@@ -88,6 +89,7 @@ export class PositionEmbedding extends tf.layers.Layer {
   private table: tf.LayerVariable | null = null;
 
   constructor(args: PositionEmbeddingArgs) {
+    assertKnownKeys('PositionEmbedding', args, ['maxLength', ...KERAS_LAYER_KEYS], 'config key');
     super(args);
     assertPositiveInt(args.maxLength, 'PositionEmbedding', 'maxLength');
     this.maxLength = args.maxLength;

@@ -4,7 +4,7 @@
  * masking.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertPositiveInt} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {AttentionWeights, multiHeadAttention} from './math';
 
@@ -66,6 +66,8 @@ export class FlashMultiHeadAttention extends tf.layers.Layer {
   private weightsByName: Partial<Record<keyof AttentionWeights, tf.LayerVariable>> = {};
 
   constructor(args: FlashMultiHeadAttentionArgs) {
+    assertKnownKeys('FlashMultiHeadAttention', args, ['numHeads', 'keyDim', 'valueDim', 'numKvHeads', 'useBias',
+      'outputDim', 'causal', ...KERAS_LAYER_KEYS], 'config key');
     super(args);
     this.numKvHeads = checkHeads('FlashMultiHeadAttention', args.numHeads, args.keyDim, args.numKvHeads, args.valueDim);
     this.numHeads = args.numHeads;

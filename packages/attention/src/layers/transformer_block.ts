@@ -3,7 +3,7 @@
  * `h = x + attn(LN(x))`, `y = h + mlp(LN(h))`.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {AttendFn, AttentionWeights, BlockWeights, MlpActivation, transformerBlock} from './math';
 import {checkHeads} from './multi_head_attention';
@@ -52,6 +52,8 @@ export class TransformerBlock extends tf.layers.Layer {
   private dims = {numHeads: 0, numKvHeads: 0, headDim: 0};
 
   constructor(args: TransformerBlockArgs) {
+    assertKnownKeys('TransformerBlock', args, ['numHeads', 'keyDim', 'numKvHeads', 'mlpDim', 'activation', 'causal',
+      ...KERAS_LAYER_KEYS], 'config key');
     super(args);
     this.numHeads = args.numHeads;
     this.keyDimArg = args.keyDim;
