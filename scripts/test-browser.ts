@@ -28,7 +28,7 @@ function findTests(dir: string): string[] {
   for (const e of fs.readdirSync(dir, {withFileTypes: true})) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) out.push(...findTests(p));
-    else if (e.name.endsWith('.test.ts')) out.push(p);
+    else if (e.name.endsWith('.test.ts') && !e.name.endsWith('.node.test.ts')) out.push(p);  // *.node.test.ts: Node only
   }
   return out;
 }

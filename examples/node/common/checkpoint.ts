@@ -18,6 +18,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import '@tfjs-ext/core/node';  // file:// save and load routers
 
 export interface CheckpointContents {
   models: Record<string, tf.LayersModel>;
@@ -26,35 +27,16 @@ export interface CheckpointContents {
   state: Record<string, unknown>;
 }
 
-/** Writes `model` as `model.json` + `weights.bin` into `dir` (the format `tf.loadLayersModel('file://')` reads). */
-export async function writeModel(model: tf.LayersModel, dir: string, metadata: Record<string, unknown> = {}): Promise<void> {
-  fs.mkdirSync(dir, {recursive: true});
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) :
-        tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
-      format: 'layers-model', generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`, convertedBy: null,
-      modelTopology: artifacts.modelTopology,
-      weightsManifest: [{paths: ['weights.bin'], weights: artifacts.weightSpecs}],
-      userDefinedMetadata: metadata,
-    }));
-    fs.writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
-    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.byteLength}};
-  }));
+/** Writes `model` as `model.json` + `weights.bin` into `dir` (`model.save('file://...')`, the tfjs-node format). */
+export async function writeModel(model: tf.LayersModel, dir: string, metadata?: Record<string, unknown>): Promise<void> {
+  if (metadata !== undefined) model.setUserDefinedMetadata(metadata);
+  await model.save(`file://${path.resolve(dir)}`);
 }
 
 /** Reads a model written by {@link writeModel} (custom layers must be registered: import their package). */
 export async function readModel(dir: string): Promise<{model: tf.LayersModel; metadata: Record<string, any>}> {
-  const jsonPath = path.join(dir, 'model.json');
-  if (!fs.existsSync(jsonPath)) throw new Error(`no model at ${dir} (missing model.json)`);
-  const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
-  const manifest = json.weightsManifest[0];
-  const bytes = fs.readFileSync(path.join(dir, manifest.paths[0]));
-  const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  const model = await tf.loadLayersModel(tf.io.fromMemory({
-    modelTopology: json.modelTopology, weightSpecs: manifest.weights, weightData,
-  }));
-  return {model, metadata: json.userDefinedMetadata ?? {}};
+  const model = await tf.loadLayersModel(`file://${path.join(path.resolve(dir), 'model.json')}`);
+  return {model, metadata: (model.getUserDefinedMetadata() ?? {}) as Record<string, any>};
 }
 
 async function writeOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
