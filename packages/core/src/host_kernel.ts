@@ -1,9 +1,12 @@
 /**
  * Kernels written once in plain JS over typed arrays, registered for the backends whose tensors live in host
- * memory (`cpu`, and `wasm`, whose heap is host memory too).
+ * memory (`cpu`, and `wasm`, whose heap is host memory too), and, op by op where measured to win, for
+ * `tensorflow` (tfjs-node: libtensorflow's tensors live in host memory, behind its C API).
  *
  * On `cpu` inputs are read and outputs adopted without a copy. On `wasm` inputs are zero-copy views of the heap
- * and each output costs one copy into the heap (O(output) against the kernel's work).
+ * and each output costs one copy into the heap (O(output) against the kernel's work). On `tensorflow` each input
+ * costs one copy out of libtensorflow (`readSync`) and outputs are adopted as JS values (libtensorflow copies
+ * them in when a TF op first uses them).
  */
 import * as tf from '@tensorflow/tfjs';
 import type {KernelFunc} from './kernel';
@@ -24,7 +27,10 @@ export interface HostOutput {
   values: Float32Array | Int32Array;
 }
 
-/** The backend names a host kernel can be registered for. */
+/**
+ * The backends whose tensors are host memory read for free: `hostKernels` registers for these, and ops may read
+ * tensors synchronously there. `hostKernel` also works on `tensorflow` (one copy per input), registered per op.
+ */
 export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
 
 interface CpuLike {
@@ -35,15 +41,29 @@ interface WasmLike {
   typedArrayFromHeap(info: tf.TensorInfo): TypedArray;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
+/** tfjs-node's NodeJSKernelBackend (it has no makeTensorInfo; `write` adopts the values). */
+interface TensorflowLike {
+  binding: object;
+  readSync(dataId: object): unknown;
+  write(values: unknown, shape: number[], dtype: tf.DataType): object;
+}
 
 function isWasm(backend: unknown): backend is WasmLike {
   return typeof (backend as WasmLike).typedArrayFromHeap === 'function';
+}
+
+function isTensorflow(backend: unknown): backend is TensorflowLike {
+  const b = backend as TensorflowLike;
+  return typeof b.binding === 'object' && b.binding !== null && typeof b.readSync === 'function' &&
+      typeof b.write === 'function';
 }
 
 function readInput(backend: unknown, info: tf.TensorInfo): HostTensor {
   let values: unknown;
   if (isWasm(backend)) {
     values = backend.typedArrayFromHeap(info);
+  } else if (isTensorflow(backend)) {
+    values = backend.readSync(info.dataId);
   } else {
     values = (backend as CpuLike).data.get(info.dataId).values;
   }
@@ -54,7 +74,7 @@ function readInput(backend: unknown, info: tf.TensorInfo): HostTensor {
 }
 
 /**
- * Wraps a JS kernel over typed arrays as a tfjs kernel function for `cpu` and `wasm`.
+ * Wraps a JS kernel over typed arrays as a tfjs kernel function for `cpu`, `wasm` and `tensorflow`.
  *
  * @example
  * ```ts
@@ -77,6 +97,7 @@ export function hostKernel<A extends object>(
         backend.typedArrayFromHeap(info).set(values);
         return info;
       }
+      if (isTensorflow(backend)) return {dataId: backend.write(values, shape, dtype), shape, dtype};
       return (backend as CpuLike).makeTensorInfo(shape, dtype, values);
     });
     return infos.length === 1 ? infos[0] : infos;
