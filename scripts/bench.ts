@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only=name] [-- --backends=cpu,wasm]`: runs every package's benchmark suites
  * (`packages/<pkg>/src/**\/*.bench.ts`, default export a BenchSuite) on each available backend; prints the tables
- * and writes JSON + Markdown to bench/results/.
+ * and writes JSON + Markdown to bench/results/ (with --backends, the other backends' rows of the file are kept).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,6 +22,16 @@ function findSuites(dir: string): string[] {
     else if (entry.name.endsWith('.bench.ts')) out.push(p);
   }
   return out;
+}
+
+/** Rows and device lines of an earlier result file for backends other than `rerun`. */
+function previousRows(file: string, rerun: string[]): {rows: BenchRow[]; devices: string[]} {
+  if (!fs.existsSync(file)) return {rows: [], devices: []};
+  const old = JSON.parse(fs.readFileSync(file, 'utf8')) as {rows: BenchRow[]; notes?: string[]};
+  const rows = old.rows.filter((r) => !rerun.includes(r.backend));
+  const backends = new Set(rows.map((r) => r.backend));
+  const devices = (old.notes ?? []).filter((n) => [...backends].some((b) => n.startsWith(`${b}: `)));
+  return {rows, devices};
 }
 
 async function main() {
@@ -51,9 +61,15 @@ async function main() {
       rows.push(...got);
     }
     if (rows.length === 0) continue;
+    const outDir = path.join(root, 'bench', 'results');
+    if (backendFilter !== undefined) {
+      // A run on some backends keeps the other backends' rows (and device lines) of the suite's result file.
+      const kept = previousRows(path.join(outDir, `${suite.name}${quick ? '-quick' : ''}.json`), backendFilter);
+      rows.unshift(...kept.rows);
+      devices.unshift(...kept.devices);
+    }
     const suiteNotes = suite.notes?.(rows) ?? [];
     const notes = [...devices, ...suiteNotes];
-    const outDir = path.join(root, 'bench', 'results');
     await writeResults(outDir, {suite: quick ? `${suite.name}-quick` : suite.name, machine, notes}, rows);
     for (const n of suiteNotes) console.log(`- ${n}`);
     console.log(`wrote ${path.relative(root, outDir)}/${suite.name}${quick ? '-quick' : ''}.{json,md}\n`);
