@@ -1,0 +1,8 @@
+/**
+ * @tfjs-ext/bfn: Bayesian Flow Networks (Graves et al. 2023) for TensorFlow.js.
+ *
+ * - Loss ops (fused kernels on cpu, wasm and webgpu; composite elsewhere; gradients in the network outputs):
+ *   {@link bfnContinuousLoss}, {@link bfnDiscretisedLoss}, {@link bfnDiscreteLoss}.
+ */
+export {BFN_CONTINUOUS_LOSS, bfnContinuousLoss} from './continuous_loss/op';
+export type {ContinuousLossOptions} from './continuous_loss/op';

@@ -1,0 +1,41 @@
+/**
+ * Tensor maths the composites share (public tf ops only, no infinities or huge constants: WebGL-safe).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** erfc(x) elementwise with relative error < 1.2e-7 (the host kernels' formula, see `host_math.ts`). */
+export function erfcOps(x: tf.Tensor): tf.Tensor {
+  const z = tf.abs(x);
+  const t = tf.div(1, tf.add(1, tf.mul(0.5, z)));
+  const coeffs = [-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
+                  1.00002368];
+  let poly: tf.Tensor = tf.mul(t, 0.17087277);
+  for (const c of coeffs) poly = tf.mul(t, tf.add(poly, c));
+  const r = tf.mul(t, tf.exp(tf.add(tf.sub(tf.neg(tf.square(z)), 1.26551223), poly)));
+  return tf.where(tf.greaterEqual(x, 0), r, tf.sub(2, r));
+}
+
+/** Q(z) = 1 - Phi(z), accurate in the upper tail. */
+export function normalUpperTailOps(z: tf.Tensor): tf.Tensor {
+  return tf.mul(0.5, erfcOps(tf.mul(z, Math.SQRT1_2)));
+}
+
+/**
+ * Per-example time factors `[batch, 1]` from t `[batch]` (see `timeFactors` in host_math.ts): gamma by a
+ * cancellation-free expm1 (series for small arguments), B = sqrt((1 - gamma) / gamma), the loss weight
+ * -ln(sigma1) sigma1^(-2t), and the mask t < tMin as float (1 where masked).
+ */
+export function timeFactorOps(t: tf.Tensor, sigma1: number, tMin: number):
+    {b: tf.Tensor; invGamma: tf.Tensor; weight: tf.Tensor; masked: tf.Tensor} {
+  const lnSigma1 = Math.log(sigma1);
+  const tb = tf.reshape(t, [-1, 1]);  // [batch, 1]
+  const a = tf.mul(tf.maximum(tb, tMin), 2 * lnSigma1);  // 2 t ln sigma1 <= 0
+  const series = tf.mul(a, tf.add(1, tf.mul(tf.div(a, 2), tf.add(1, tf.div(a, 3)))));  // expm1 for |a| < 1e-3
+  const expm1 = tf.where(tf.less(tf.abs(a), 1e-3), series, tf.sub(tf.exp(a), 1));
+  const gamma = tf.neg(expm1);
+  const invGamma = tf.div(1, gamma);
+  const b = tf.sqrt(tf.mul(tf.exp(a), invGamma));
+  const weight = tf.mul(-lnSigma1, tf.exp(tf.mul(tb, -2 * lnSigma1)));
+  const masked = tf.cast(tf.less(tb, tMin), 'float32');
+  return {b, invGamma, weight, masked};
+}
