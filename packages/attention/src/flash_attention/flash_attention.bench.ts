@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type {BackendName} from '@tfjs-ext/core';
-import {randomFloat32, withCompositeOnly} from '@tfjs-ext/core';
+import {hasKernel, randomFloat32, withCompositeOnly} from '@tfjs-ext/core';
 import {BenchOptions, BenchRow, BenchSuite, BenchVariant, runCase} from '@tfjs-ext/core/bench';
 import {createOrtAttention, OrtAttention} from '../bench/ort_peer';
 import {activeHostFlashImpl, FLASH_ATTENTION, hostFlashImpls, withHostFlashImpl} from './contract';
@@ -73,8 +73,11 @@ async function runSize(backend: BackendName, n: number, causal: boolean, trainin
   const opts = {causal};
   const ours = (a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D) => flashAttention(a, b, c, opts);
   const host = backend === 'cpu' || backend === 'wasm';
+  // tensorflow (tfjs-node) runs the same host kernel where it is registered there.
+  const hostKernel = host || (backend === 'tensorflow' && hasKernel(FLASH_ATTENTION, backend));
   const candidates: BenchVariant[] = [
-    variant(`flashAttention (${host ? activeHostFlashImpl().name + ' kernel' : 'kernel path'})`, inp, training, ours),
+    variant(`flashAttention (${hostKernel ? activeHostFlashImpl().name + ' kernel' : 'kernel path'})`, inp, training,
+            ours),
   ];
   if (n <= 1024) {  // it does the naive composite's work (its gain is memory): skipped where that takes minutes
     candidates.push(variant('blocked composite (ours)', inp, training, ours,
@@ -120,7 +123,7 @@ async function runSize(backend: BackendName, n: number, causal: boolean, trainin
 
 const suite: BenchSuite = {
   name: 'flash-attention',
-  backends: ['cpu', 'wasm', 'webgpu'],
+  backends: ['cpu', 'wasm', 'webgpu', 'tensorflow'],
   async run(backend, {quick, emulated}) {
     const sizes = emulated ? (quick ? [128, 256] : [128, 256, 512, 1024]) :
         quick ? [256, 512] : [256, 512, 1024, 2048, 4096];

@@ -4,3 +4,5 @@ export type {BenchCase, BenchOptions, BenchRow, BenchVariant} from './harness';
 export {machineDescription, markdownTable, writeResults} from './report';
 export type {BenchMeta} from './report';
 export type {BenchSuite, BenchSuiteOptions} from './suite';
+export {withKernelsRegistered} from './temporary_kernels';
+export type {TemporaryKernel} from './temporary_kernels';
