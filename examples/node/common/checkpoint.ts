@@ -48,13 +48,23 @@ async function writeOptimizer(optimizer: tf.Optimizer, file: string): Promise<vo
     specs.push({name, shape: tensor.shape, dtype: tensor.dtype});
     chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice());
   }
-  fs.writeFileSync(`${file}.json`, JSON.stringify(specs));
+  // tfjs's Adam keeps beta1^t and beta2^t as running products that setWeights() recomputes with pow(): a
+  // resumed run would differ in the last bits. Save them exactly (private fields of tfjs 4.x's AdamOptimizer).
+  const acc = adamAccumulators(optimizer);
+  const extra = acc === null ? {} : {adam: await Promise.all(acc.map(async (v) => (await v.data())[0]))};
+  fs.writeFileSync(`${file}.json`, JSON.stringify({weights: specs, ...extra}));
   fs.writeFileSync(`${file}.bin`, Buffer.concat(chunks));
 }
 
+function adamAccumulators(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | null {
+  const o = optimizer as unknown as {accBeta1?: tf.Variable; accBeta2?: tf.Variable};
+  return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable ? [o.accBeta1, o.accBeta2] : null;
+}
+
 async function readOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
-  const specs: Array<{name: string; shape: number[]; dtype: 'float32' | 'int32'}> =
+  const saved: {weights: Array<{name: string; shape: number[]; dtype: 'float32' | 'int32'}>; adam?: number[]} =
       JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
+  const specs = saved.weights;
   const bytes = fs.readFileSync(`${file}.bin`);
   let offset = 0;
   const named = specs.map(({name, shape, dtype}) => {
@@ -64,6 +74,8 @@ async function readOptimizer(optimizer: tf.Optimizer, file: string): Promise<voi
     return {name, tensor: tf.tensor(dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf), shape, dtype)};
   });
   await optimizer.setWeights(named);  // slots are matched to variables by order, as tfjs optimizers apply them
+  const acc = adamAccumulators(optimizer);
+  if (acc !== null && saved.adam !== undefined) tf.tidy(() => acc.forEach((v, i) => v.assign(tf.scalar(saved.adam![i]))));
 }
 
 /** A checkpoint folder: `save` replaces it atomically, `load` restores models, optimizer slots and state. */

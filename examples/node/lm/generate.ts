@@ -2,28 +2,25 @@
  * Loads the checkpoint written by train.ts, generates text with the KV cache + flashDecode, and measures decoding
  * speed at a long context both ways: incremental (KV cache) vs full recomputation of the whole prefix per token.
  *
- *   node --conditions=tfjs-ext-source --import tsx examples/node/lm/generate.ts [--prompt="A "] [--tokens=200]
+ *   npm run example:lm:generate -- [--prompt "A "] [--tokens 200] [--help]
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {useBestBackend} from '@tfjs-ext/core';
 import {IncrementalDecoder} from '@tfjs-ext/attention';
-import {loadCheckpoint} from './checkpoint';
-import {parseFlags, ProgressBar} from './console';
+import {parseFlags, ProgressBar, readModel, runExample} from '../common';
 import {loadCorpus} from './corpus';
 import {sampleText} from './sample';
 
-const DEFAULTS = {
-  checkpoint: path.join(__dirname, 'checkpoint'),
-  prompt: 'A ',
-  tokens: 200,
-  temperature: 0.8,
-  seed: 1,
-  /** Context length of the speed comparison (0 skips it). */
-  context: 1024,
-  /** Tokens timed on the cached path, and on the full-recompute path, at that context. */
-  cachedSteps: 32,
-  fullSteps: 4,
+const FLAGS = {
+  checkpoint: {default: path.join(__dirname, 'checkpoint'), help: 'model folder written by train.ts (--out)'},
+  prompt: {default: 'A ', help: 'text to continue'},
+  tokens: {default: 200, help: 'tokens to generate'},
+  temperature: {default: 0.8, help: 'sampling temperature (0: greedy)'},
+  seed: {default: 1, help: 'sampler seed'},
+  context: {default: 1024, help: 'context length of the speed comparison (0 skips it)'},
+  cachedSteps: {default: 32, help: 'tokens timed on the cached path at that context'},
+  fullSteps: {default: 4, help: 'tokens timed on the full-recompute path at that context'},
 };
 
 /** Times `steps` single-token steps of `run` after one warm-up step; returns tokens per second. */
@@ -42,11 +39,11 @@ async function tokensPerSecond(steps: number, run: (step: number) => tf.Tensor, 
   return steps / ((performance.now() - t0) / 1000);
 }
 
-async function main() {
-  const flags = parseFlags(DEFAULTS);
+runExample(async () => {
+  const flags = parseFlags('generate.ts: text from the LM trained by train.ts, and decoding speed', FLAGS);
   const backend = await useBestBackend();
   console.log(`backend: ${backend.name} (${backend.device})`);
-  const {model, metadata} = await loadCheckpoint(flags.checkpoint);
+  const {model, metadata} = await readModel(flags.checkpoint);
   console.log(`loaded ${flags.checkpoint}: ${model.countParams()} parameters, trained ${metadata.steps} steps ` +
               `on ${metadata.context}-character windows`);
 
@@ -84,9 +81,4 @@ async function main() {
                 `speed-up ${(cached / full).toFixed(1)}x (target >= 10x)`);
   }
   model.dispose();
-}
-
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
 });
