@@ -11,17 +11,17 @@
 import * as tf from '@tensorflow/tfjs';
 
 export interface SSDCompositeInputs {
-  x: tf.Tensor;    // [batch, L, H, P]
-  dt: tf.Tensor;   // [batch, L, H]
-  A: tf.Tensor;    // [H]
-  B: tf.Tensor;    // [batch, L, G, N]
-  C: tf.Tensor;    // [batch, L, G, N]
-  D?: tf.Tensor;   // [H]
-  initialState?: tf.Tensor;  // [batch, H, P, N]
+  x: tf.Tensor4D;    // [batch, L, H, P]
+  dt: tf.Tensor3D;   // [batch, L, H]
+  A: tf.Tensor1D;    // [H]
+  B: tf.Tensor4D;    // [batch, L, G, N]
+  C: tf.Tensor4D;    // [batch, L, G, N]
+  D?: tf.Tensor1D;   // [H]
+  initialState?: tf.Tensor4D;  // [batch, H, P, N]
 }
 
 /** B or C [batch, L, G, N] -> one copy per head, [batch * H, nChunks, Q, N]. */
-function perHeadChunks(t: tf.Tensor, H: number, nChunks: number, Q: number): tf.Tensor4D {
+function perHeadChunks(t: tf.Tensor4D, H: number, nChunks: number, Q: number): tf.Tensor4D {
   const [batch, L, G, N] = t.shape;
   const perGroup = H / G;
   let heads = t;
@@ -34,8 +34,8 @@ function perHeadChunks(t: tf.Tensor, H: number, nChunks: number, Q: number): tf.
 }
 
 /** Pads axis 1 (the sequence) of `t` from L to Lp with zeros. */
-function padSeq(t: tf.Tensor, Lp: number): tf.Tensor {
-  const L = t.shape[1];
+function padSeq<T extends tf.Tensor>(t: T, Lp: number): T {
+  const L = t.shape[1]!;
   if (Lp === L) return t;
   const pads = t.shape.map((_, i): [number, number] => i === 1 ? [0, Lp - L] : [0, 0]);
   return tf.pad(t, pads);

@@ -4,10 +4,13 @@
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertDtype, assertKnownKeys, assertPositiveInt, assertRank, defineOp,
         shapeString} from '@tfjs-ext/core';
+import type {KernelFunc} from '@tfjs-ext/core';
 import {ssdComposite} from './composite';
-import {SSD, SSDAttrs} from './contract';
+import {SSD, SSD_GRAD, SSDAttrs} from './contract';
+import {ssdBackwardHostKernels, ssdForwardHostKernels} from './cpu';
+import {ssdGradient} from './grad';
 
-export {SSD};
+export {SSD, SSD_GRAD};
 
 /** Options of {@link ssd}. */
 export interface SSDOptions {
@@ -30,8 +33,19 @@ export interface SSDResult {
 type SSDInputs = {x: tf.Tensor4D; dt: tf.Tensor3D; A: tf.Tensor1D; B: tf.Tensor4D; C: tf.Tensor4D;
                   D: tf.Tensor1D; initialState: tf.Tensor4D};
 
+/** Backward kernels (registered here); the forward ones are registered by defineOp below, on the same backends. */
+const backwardKernels: Record<string, KernelFunc | undefined> = {...ssdBackwardHostKernels};
+for (const [backendName, kernelFunc] of Object.entries(backwardKernels)) {
+  if (kernelFunc !== undefined && tf.getKernel(SSD_GRAD, backendName) === undefined) {
+    tf.registerKernel({kernelName: SSD_GRAD, backendName, kernelFunc});
+  }
+}
+
+/** Kernels: cpu and wasm (JS host kernels); the composite elsewhere (see `lastDispatch('TfjsExtSSD')`). */
 export const ssdOp = defineOp<SSDInputs, SSDAttrs>({
   kernelName: SSD,
+  kernels: {...ssdForwardHostKernels},
+  gradient: ssdGradient,
   composite: (inputs, {chunkSize}) => ssdComposite(inputs, chunkSize),
 });
 

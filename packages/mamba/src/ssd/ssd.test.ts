@@ -8,7 +8,7 @@ import {SSDDims, ssdChunkedReference, ssdSequentialReference} from './reference'
 import {makeProblem, toTensors} from './test_util';
 
 /** Backends with a registered SSD kernel; the others run the composite. */
-const KERNEL_BACKENDS: string[] = [];
+const KERNEL_BACKENDS: string[] = ['cpu', 'wasm'];
 
 const TOL = {atol: 2e-5, rtol: 2e-4};
 
@@ -74,8 +74,10 @@ describeBackends('mamba: ssd', ({backend}) => {
     });
   };
 
-  it('gradients of x, dt, A, B, C, D, initialState match finite differences (groups 1, chunk 4, L 9)',
-     () => gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 7));
+  it('gradients of x, dt, A, B, C, D, initialState match finite differences (groups 1, chunk 4, L 9)', async () => {
+    await gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 7);
+    expect(lastDispatch(SSD)?.path).to.equal(KERNEL_BACKENDS.includes(backend) ? 'kernel' : 'composite');
+  });
   it('gradients of all seven inputs match finite differences (groups 2 of 4 heads, batch 2, chunk 3, L 7)',
      () => gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 8));
   if (KERNEL_BACKENDS.includes(backend)) {

@@ -29,7 +29,7 @@ export function makeProblem(dims: SSDDims, seed: number, withD: boolean, withIni
 export function toTensors({dims, f64}: SSDProblem) {
   const {batch, L, H, P, G, N} = dims;
   const t = <R extends tf.Rank>(v: Float64Array, shape: number[]) =>
-      tf.tensor(Float32Array.from(v), shape, 'float32') as tf.Tensor<R>;
+      tf.tensor(Float32Array.from(v), shape, 'float32') as unknown as tf.Tensor<R>;
   return {
     x: t<tf.Rank.R4>(f64.x, [batch, L, H, P]) as tf.Tensor4D,
     dt: t<tf.Rank.R3>(f64.dt, [batch, L, H]) as tf.Tensor3D,
