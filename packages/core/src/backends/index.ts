@@ -166,16 +166,5 @@ export async function backendReport(names: BackendName[] = knownBackends()): Pro
   return report;
 }
 
-/**
- * Picks and activates the fastest available backend: tensorflow, then a real (not emulated) webgpu, then
- * webgl (browsers), then wasm, then cpu.
- */
-export async function useBestBackend(): Promise<BackendStatus> {
-  const order: BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
-  for (const n of order) {
-    if (isNode && n === 'webgl') continue;
-    const s = await initBackend(n);
-    if (s.available && !s.emulated) return s;
-  }
-  return initBackend('cpu');
-}
+export {registerBackendProbe, useBestBackend} from './best';
+export type {BackendProbe, BestBackendStatus, UseBestBackendOptions} from './best';
