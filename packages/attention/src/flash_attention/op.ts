@@ -3,7 +3,8 @@
  * (cpu, wasm: host kernels; webgpu: shaders) or the blocked composite elsewhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertDtype, assertKnownKeys, assertRank, defineOp, shapeString} from '@tfjs-ext/core';
+import {assertArg, assertDtype, assertKnownKeys, assertRank, defineOp, registerBackendProbe,
+        shapeString} from '@tfjs-ext/core';
 import type {KernelFunc} from '@tfjs-ext/core';
 import '../simd';  // registers the SIMD WebAssembly host implementation when the runtime supports it
 import {flashAttentionComposite} from './composite';
@@ -149,3 +150,10 @@ export function flashAttentionWithLse(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tens
   const [output, lse] = run(q, k, v, options, true);
   return {output, lse};
 }
+
+// useBestBackend's probe: causal flashAttention at a small training size, forward and backward.
+registerBackendProbe('flashAttention', () => tf.tidy(() => {
+  const [q, k, v] = [1, 2, 3].map((seed) => tf.randomNormal([1, 256, 4, 32], 0, 1, 'float32', seed) as tf.Tensor4D);
+  return tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(flashAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, {causal: true})))([q, k, v]);
+}));

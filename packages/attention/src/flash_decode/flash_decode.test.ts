@@ -82,7 +82,7 @@ describeBackends('flashDecode', ({backend}) => {
     });
   }
 
-  it('takes the native kernel on cpu, wasm and webgpu (the composite elsewhere), equal to the composite', async () => {
+  it('takes the native kernel on cpu, wasm, webgpu and tensorflow (the composite elsewhere), equal to the composite', async () => {
     // Lengths below the capacity: the composite skips positions past the longest row (array lengths) or
     // masks them (tensor lengths); both must agree with the kernel and the reference.
     const c: Case = {...gqa, lengths: [1, 50, 37]};
@@ -90,7 +90,7 @@ describeBackends('flashDecode', ({backend}) => {
     const {qT, kT, vT} = tensors(c, data);
     const lensT = tf.tensor1d(c.lengths, 'int32');
     const y = flashDecode(qT, kT, vT, c.lengths, {numSplits: 3});
-    const native = ['cpu', 'wasm', 'webgpu'].includes(backend);
+    const native = ['cpu', 'wasm', 'webgpu', 'tensorflow'].includes(backend);
     expect(lastDispatch(FLASH_DECODE)).to.deep.equal({path: native ? 'kernel' : 'composite', backend});
     const z = withCompositeOnly(FLASH_DECODE, () => flashDecode(qT, kT, vT, c.lengths));
     expect(lastDispatch(FLASH_DECODE)?.path).to.equal('composite');

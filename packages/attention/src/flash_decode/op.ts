@@ -16,7 +16,11 @@ const MAX_WEBGPU_HEAD_DIM = 1024;
 /** The dispatcher: host kernels on cpu and wasm, the two-pass WGSL kernel on webgpu, the composite elsewhere. */
 export const flashDecodeOp = defineOp<FlashDecodeInputs, FlashDecodeAttrs>({
   kernelName: FLASH_DECODE,
-  kernels: {...flashDecodeHostKernels, webgpu: flashDecodeWebGPU},
+  kernels: {
+    ...flashDecodeHostKernels, webgpu: flashDecodeWebGPU,
+    // tensorflow: 4-32x its composite at cache length 512..8192 (lost at 16384: each call copies the cache out of TF)
+    tensorflow: flashDecodeHostKernels.cpu,
+  },
   composite: flashDecodeComposite,
 });
 

@@ -32,9 +32,9 @@ describeBackends('kan: bsplineBasis', ({backend}) => {
       const grid = tf.tensor2d(Float32Array.from(gridV), [nIn, nKnots]);
       const out = bsplineBasis(x, grid, order);
       expect(out.shape).to.deep.equal([batch, nIn, G + order]);
-      // cpu, wasm and webgpu have a kernel; other backends (webgl, tensorflow) run the composite.
+      // cpu, wasm, webgpu and tensorflow have a kernel; other backends (webgl) run the composite.
       expect(lastDispatch(BSPLINE_BASIS)?.path).to.equal(
-          ['cpu', 'wasm', 'webgpu'].includes(backend) ? 'kernel' : 'composite');
+          ['cpu', 'wasm', 'webgpu', 'tensorflow'].includes(backend) ? 'kernel' : 'composite');
       expectClose(await toFloat64(out), bsplineBasisReference(xv, gridV, batch, nIn, nKnots, order),
                   {atol: 2e-6, rtol: 1e-5, name: 'basis'});
       const composite = withCompositeOnly(BSPLINE_BASIS, () => bsplineBasis(x, grid, order));

@@ -13,7 +13,10 @@ type BasisInputs = {x: tf.Tensor2D; grid: tf.Tensor2D};
 /** dB/dx `[batch, nIn, nBasis]` (first order only: it registers no gradient of its own). */
 export const bsplineBasisDerivativeOp = defineOp<BasisInputs, BasisAttrs>({
   kernelName: 'TfjsExtBSplineBasisDerivative',
-  kernels: {...bsplineBasisDerivativeHostKernels, webgpu: bsplineBasisDerivativeWebGPU},
+  kernels: {
+    ...bsplineBasisDerivativeHostKernels, webgpu: bsplineBasisDerivativeWebGPU,
+    tensorflow: bsplineBasisDerivativeHostKernels.cpu,  // tensorflow: the backward of the forward's row (bench kan)
+  },
   composite: ({x, grid}, {order}) => bsplineBasisDerivativeComposite(x, grid, order),
 });
 
