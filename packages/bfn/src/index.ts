@@ -6,3 +6,5 @@
  */
 export {BFN_CONTINUOUS_LOSS, bfnContinuousLoss} from './continuous_loss/op';
 export type {ContinuousLossOptions} from './continuous_loss/op';
+export {BFN_DISCRETISED_LOSS, bfnDiscretisedLoss} from './discretised_loss/op';
+export type {DiscretisedLossOptions} from './discretised_loss/op';

@@ -5,14 +5,17 @@ import * as tf from '@tensorflow/tfjs';
 
 /** erfc(x) elementwise with relative error < 1.2e-7 (the host kernels' formula, see `host_math.ts`). */
 export function erfcOps(x: tf.Tensor): tf.Tensor {
-  const z = tf.abs(x);
+  // |x| by the same branch as the result below: tf.abs's gradient at 0 is -1, which would flip the slope
+  // at x = 0 exactly (a boundary that coincides with the mean).
+  const nonNegative = tf.greaterEqual(x, 0);
+  const z = tf.where(nonNegative, x, tf.neg(x));
   const t = tf.div(1, tf.add(1, tf.mul(0.5, z)));
   const coeffs = [-0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
                   1.00002368];
   let poly: tf.Tensor = tf.mul(t, 0.17087277);
   for (const c of coeffs) poly = tf.mul(t, tf.add(poly, c));
   const r = tf.mul(t, tf.exp(tf.add(tf.sub(tf.neg(tf.square(z)), 1.26551223), poly)));
-  return tf.where(tf.greaterEqual(x, 0), r, tf.sub(2, r));
+  return tf.where(nonNegative, r, tf.sub(2, r));
 }
 
 /** Q(z) = 1 - Phi(z), accurate in the upper tail. */

@@ -1,11 +1,11 @@
 /**
  * Float64 maths for the references (oracles), written independently of the kernels' `host_math.ts`:
- * erf by its Maclaurin series for |x| < 3, erfc by its continued fraction beyond (both to ~1e-15).
+ * erf by its Maclaurin series for |x| < 2, erfc by its continued fraction beyond (both to ~1e-15).
  */
 
-/** erf(x) to float64 accuracy for |x| < 3 (series), via erfc beyond. */
+/** erf(x) to float64 accuracy for |x| < 2 (series), via erfc beyond. */
 export function erf64(x: number): number {
-  if (Math.abs(x) >= 3) return x > 0 ? 1 - erfc64(x) : erfc64(-x) - 1;
+  if (Math.abs(x) >= 2) return x > 0 ? 1 - erfc64(x) : erfc64(-x) - 1;
   // erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1))
   let term = x, sum = x;
   for (let n = 1; n < 200; n++) {
@@ -17,9 +17,9 @@ export function erf64(x: number): number {
   return 2 / Math.sqrt(Math.PI) * sum;
 }
 
-/** erfc(x) to float64 accuracy; continued fraction (Lentz) for x >= 3 keeps the relative accuracy in the tail. */
+/** erfc(x) to float64 accuracy; continued fraction (Lentz) for x >= 2 keeps the relative accuracy in the tail. */
 export function erfc64(x: number): number {
-  if (x < 3) return 1 - erf64(x);
+  if (x < 2) return 1 - erf64(x);
   // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
   const tiny = 1e-300;
   let f = x, c = x, d = 0;
