@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {withCompositeOnly} from '@tfjs-ext/core';
-import {BenchRow, BenchSuite, runCase} from '@tfjs-ext/core/bench';
+import {BenchRow, BenchSuite, runCase, withKernelsRegistered} from '@tfjs-ext/core/bench';
+import {bsplineBasisDerivativeHostKernels, bsplineBasisHostKernels} from './bspline/cpu';
 import {BSPLINE_BASIS, bsplineBasis} from './bspline/op';
 import {uniformKnots} from './bspline/reference';
 import {KANFloat64MSE} from './float64/kan_float64';
@@ -14,7 +15,19 @@ import {KANLinear} from './layers/kan_linear';
 
 const G = 5, K = 3;
 
-function basisCases(batch: number, nIn: number) {
+/**
+ * On tensorflow (tfjs-node) the rows of the host kernels (one JS thread) run them registered there for the
+ * call, whether or not the op registers them (it does only where they win).
+ */
+function onTensorflow<T>(fn: () => T): T {
+  return withKernelsRegistered([
+    {kernelName: BSPLINE_BASIS, backendName: 'tensorflow', kernelFunc: bsplineBasisHostKernels.cpu!},
+    {kernelName: 'TfjsExtBSplineBasisDerivative', backendName: 'tensorflow',
+     kernelFunc: bsplineBasisDerivativeHostKernels.cpu!},
+  ], fn);
+}
+
+function basisCases(batch: number, nIn: number, backend: string) {
   const knots = Array.from(uniformKnots(G, K));
   const grid = tf.tensor2d(Array.from({length: nIn}, () => knots).flat(), [nIn, knots.length]);
   const x = tf.randomUniform([batch, nIn], -1, 1) as tf.Tensor2D;
@@ -22,14 +35,17 @@ function basisCases(batch: number, nIn: number) {
   const fwdBwd = () => tf.grad((xt: tf.Tensor) => tf.sum(tf.square(bsplineBasis(xt as tf.Tensor2D, grid, K))))(x);
   const size = `batch=${batch} nIn=${nIn} G=${G}`;
   const out = batch * nIn * (G + K);
+  const tensorflow = backend === 'tensorflow';
+  const kernel = tensorflow ? 'host kernel (JS, 1 thread)' : 'kernel';
+  const viaKernel = (fn: () => tf.Tensor) => tensorflow ? () => onTensorflow(fn) : fn;
   return {
     cases: [
       {op: 'bsplineBasis fwd', size, bytes: 4 * (batch * nIn + out),
        baseline: {name: 'composite', run: () => withCompositeOnly(BSPLINE_BASIS, fwd)},
-       candidates: [{name: 'kernel', run: fwd}]},
+       candidates: [{name: kernel, run: viaKernel(fwd)}]},
       {op: 'bsplineBasis fwd+bwd', size, bytes: 4 * (2 * batch * nIn + 2 * out),
        baseline: {name: 'composite', run: () => withCompositeOnly(BSPLINE_BASIS, fwdBwd)},
-       candidates: [{name: 'kernel', run: fwdBwd}]},
+       candidates: [{name: kernel, run: viaKernel(fwdBwd)}]},
     ],
     dispose: () => tf.dispose([grid, x]),
   };
@@ -88,13 +104,13 @@ async function lbfgsEvaluationCase(n: number, gridSize: number) {
 
 const suite: BenchSuite = {
   name: 'kan',
-  backends: ['cpu', 'wasm', 'webgpu'],
-  async run(_backend, {quick, emulated}) {
+  backends: ['cpu', 'wasm', 'webgpu', 'tensorflow'],
+  async run(backend, {quick, emulated}) {
     const small = quick || emulated;
     const rows: BenchRow[] = [];
     const basisSizes: Array<[number, number]> = small ? [[64, 64]] : [[256, 64], [64, 784]];
     for (const [batch, nIn] of basisSizes) {
-      const {cases, dispose} = basisCases(batch, nIn);
+      const {cases, dispose} = basisCases(batch, nIn, backend);
       for (const c of cases) rows.push(...await runCase(c, {repeats: small ? 3 : 5, maxMsPerVariant: 5000}));
       dispose();
     }

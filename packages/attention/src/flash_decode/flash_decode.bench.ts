@@ -10,11 +10,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type {BackendName} from '@tfjs-ext/core';
 import {randomFloat32, withCompositeOnly} from '@tfjs-ext/core';
-import {BenchOptions, BenchRow, BenchSuite, BenchVariant, runCase} from '@tfjs-ext/core/bench';
+import {BenchOptions, BenchRow, BenchSuite, BenchVariant, runCase, withKernelsRegistered} from '@tfjs-ext/core/bench';
 import {activeHostFlashImpl, hostFlashImpls, withHostFlashImpl} from '../flash_attention/contract';
 import {flashAttention} from '../flash_attention/op';
 import {appendComposite, appendRows} from '../kv_cache/append';
 import {activeHostDecodeImpl, FLASH_DECODE, hostDecodeImpls, withHostDecodeImpl} from './contract';
+import {flashDecodeHostKernels} from './cpu';
 import {flashDecode} from './op';
 import {lastWebGPUNumSplits} from './webgpu';
 
@@ -53,7 +54,12 @@ async function runLength(backend: BackendName, len: number, {hq, hkv, d}: Shape,
   const host = backend === 'cpu' || backend === 'wasm';
   const decode = (numSplits: number | 'auto' = 'auto') => () => flashDecode(q, k, v, lengths, {numSplits});
   const candidates: BenchVariant[] = [];
-  if (host) {
+  if (backend === 'tensorflow') {
+    // The host kernel (one thread) registered there for the call, whether or not the op registers it.
+    const kernel = {kernelName: FLASH_DECODE, backendName: backend, kernelFunc: flashDecodeHostKernels.cpu!};
+    candidates.push({name: `flashDecode (${activeHostDecodeImpl().name} host kernel)`,
+                     run: () => withKernelsRegistered([kernel], decode())});
+  } else if (host) {
     candidates.push({name: 'flashDecode (js kernel)', run: () => withHostDecodeImpl('js', decode())});
     const active = activeHostDecodeImpl().name;
     if (active !== 'js' && hostDecodeImpls().includes(active)) {
@@ -70,11 +76,12 @@ async function runLength(backend: BackendName, len: number, {hq, hkv, d}: Shape,
       candidates.push({name: 'flashAttention causal (js kernel, no split)', run: () => withHostFlashImpl('js', attention)});
     }
   } else {
-    candidates.push({name: 'flashAttention causal (no split)', run: attention});
+    candidates.push({name: `flashAttention causal (${backend === 'tensorflow' ? 'host kernel, ' : ''}no split)`,
+                     run: attention});
   }
   const baseline: BenchVariant = {name: 'composite softmax(q K^T) V',
                                   run: () => withCompositeOnly(FLASH_DECODE, decode())};
-  if (!host) {
+  if (backend === 'webgpu') {
     const y = flashDecode(q, k, v, lengths);
     await y.data();
     y.dispose();
@@ -113,7 +120,7 @@ async function runAppend(maxLength: number, {hkv, d}: Shape, emulated: boolean):
 
 const suite: BenchSuite = {
   name: 'flash-decode',
-  backends: ['cpu', 'wasm', 'webgpu'],
+  backends: ['cpu', 'wasm', 'webgpu', 'tensorflow'],
   async run(backend, {quick, emulated}) {
     const gpu = backend === 'webgpu';
     const shape: Shape = gpu && emulated ? {hq: 4, hkv: 2, d: 32} : {hq: 8, hkv: 2, d: 64};
@@ -121,7 +128,12 @@ const suite: BenchSuite = {
         quick ? [512, 2048] : [512, 1024, 2048, 4096, 8192, 16384];
     const rows: BenchRow[] = [];
     for (const len of lengths) rows.push(...await runLength(backend, len, shape, emulated));
-    rows.push(...await runAppend(gpu && emulated ? 1024 : 4096, shape, emulated));
+    if (backend === 'tensorflow') {
+      // libtensorflow's tensors are immutable from JS: KVCache.append always rebuilds the cache there.
+      notesSeen.push('tensorflow: no KVCache.append row (no in-place append there: the cache is rebuilt)');
+    } else {
+      rows.push(...await runAppend(gpu && emulated ? 1024 : 4096, shape, emulated));
+    }
     return rows;
   },
   notes(rows) {

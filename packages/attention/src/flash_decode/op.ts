@@ -18,7 +18,7 @@ export const flashDecodeOp = defineOp<FlashDecodeInputs, FlashDecodeAttrs>({
   kernelName: FLASH_DECODE,
   kernels: {
     ...flashDecodeHostKernels, webgpu: flashDecodeWebGPU,
-    // tensorflow: 4-32x its composite at cache length 512..8192 (lost at 16384: each call copies the cache out of TF)
+    // tensorflow: 1.5-4.8x its composite at cache length 512..16384 (bench flash-decode; noisy shared machine)
     tensorflow: flashDecodeHostKernels.cpu,
   },
   composite: flashDecodeComposite,

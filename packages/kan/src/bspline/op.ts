@@ -16,7 +16,7 @@ export const bsplineBasisOp = defineOp<BasisInputs, BasisAttrs>({
   kernelName: BSPLINE_BASIS,
   kernels: {
     ...bsplineBasisHostKernels, webgpu: bsplineBasisWebGPU,
-    // tensorflow: 2.7-6x its composite (forward; 1.8-4.9x with the backward) at 1/13-1/40 of its peak memory
+    // tensorflow: 1/13-1/40 of its composite's peak memory, 0.9-6x its speed (bench kan, two noisy runs)
     tensorflow: bsplineBasisHostKernels.cpu,
   },
   gradient: {gradFunc: bsplineBasisGradFunc, inputsToSave: ['x', 'grid']},
