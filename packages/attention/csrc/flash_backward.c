@@ -98,19 +98,28 @@ void flash_backward(const float *q, const float *k, const float *v, const int *k
                 const v128_t s2 = wasm_f32x4_mul(wasm_v128_load(pr + jj), cv);
                 wasm_v128_store(pr + jj, exp2_f32x4(wasm_f32x4_sub(s2, shift)));
               }
-              if (!full) {
-                int lo, hi;
-                visible_range(i0 + r, nq, kv_len, &mk, &lo, &hi);
-                mask_outside(pr, lo - j0, hi - j0, 0.0f);
-              }
               for (int jj = 0; jj < BC; jj += 4) {
                 const v128_t pv = wasm_v128_load(pr + jj);
                 wasm_v128_store(dsr + jj, wasm_f32x4_mul(pv, wasm_f32x4_sub(wasm_v128_load(dsr + jj), dvr)));
               }
+              if (!full) {  /* masked entries: P and dS exactly 0, whatever the masked k and v hold */
+                int lo, hi;
+                visible_range(i0 + r, nq, kv_len, &mk, &lo, &hi);
+                mask_outside(pr, lo - j0, hi - j0, 0.0f);
+                mask_outside(dsr, lo - j0, hi - j0, 0.0f);
+              }
             }
             gemm_f32(BC, d, rows4, p, 1, BC, doh + i0 * d, d, dv_acc, d, 1);   /* dV += P^T dO  [BC][D] */
             gemm_f32(BC, d, rows4, ds, 1, BC, qh + i0 * d, d, dk_acc, d, 1);   /* dK += dS^T Q  [BC][D] */
-            gemm_f32(rows4, d, BC, ds, BC, 1, kp + j0 * d, d, dqh + i0 * d, d, 1);  /* dQ += dS K [rows4][D] */
+            if (full) {
+              gemm_f32(rows4, d, BC, ds, BC, 1, kp + j0 * d, d, dqh + i0 * d, d, 1);  /* dQ += dS K [rows4][D] */
+            } else {  /* each row reads only the keys it sees (see row_axpy) */
+              for (int r = 0; r < rows; r++) {
+                int lo, hi;
+                visible_range(i0 + r, nq, kv_len, &mk, &lo, &hi);
+                row_axpy(ds + r * BC, lo - j0, imin(hi - j0, BC), kp + j0 * d, d, d, dqh + (i0 + r) * d);
+              }
+            }
           }
         }
         const v128_t sv = wasm_f32x4_splat(scale);

@@ -62,6 +62,21 @@ static inline void pack_rows(const float *src, int stride, int n, int n_pad, int
   }
 }
 
+/*
+ * acc[0:d] += sum over jj in [a, b) of p[jj] * rows[jj * stride : jj * stride + d]: one query row against only the keys of a tile it
+ * sees. Tiles that cross a mask boundary use this instead of a P V (or dS K) gemm, where a masked P of 0 times a
+ * masked value or key would be read anyway, and 0 * NaN or 0 * Inf is NaN.
+ */
+static inline void row_axpy(const float *p, int a, int b, const float *rows, int stride, int d, float *acc) {
+  for (int jj = imax(a, 0); jj < b; jj++) {
+    const v128_t pv = wasm_f32x4_splat(p[jj]);
+    const float *src = rows + jj * stride;
+    for (int c = 0; c < d; c += 4) {
+      wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), wasm_f32x4_mul(pv, wasm_v128_load(src + c))));
+    }
+  }
+}
+
 /* Sets row[jj] = fill for jj outside [a, b) (positions relative to the tile start). */
 static inline void mask_outside(float *row, int a, int b, float fill) {
   for (int jj = 0; jj < BC; jj++) {

@@ -86,7 +86,13 @@ void flash_decode(const float *q, const float *k, const float *v, const int *len
             for (int c = 0; c < d; c += 4) wasm_v128_store(ar + c, wasm_f32x4_mul(wasm_v128_load(ar + c), av));
           }
         }
-        gemm_f32(rows, d, n, s, BC, 1, vt, stride, ag, d, 1);  /* acc += P V  [rows][D] */
+        if (len - nq + 1 - j0 >= n) {  /* every row sees the whole tile */
+          gemm_f32(rows, d, n, s, BC, 1, vt, stride, ag, d, 1);  /* acc += P V  [rows][D] */
+        } else {  /* the causal boundary crosses the tile: each row reads only the values it sees (row_axpy) */
+          for (int r = 0; r < rows; r++) {
+            row_axpy(s + r * BC, 0, imin(n, len - nq + r % nq + 1 - j0), vt, stride, d, ag + r * d);
+          }
+        }
       }
     }
     for (int x = 0; x < hkv * rows4; x++) {

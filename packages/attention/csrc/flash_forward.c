@@ -68,7 +68,15 @@ void flash_forward(const float *q, const float *k, const float *v, const int *kv
                 for (int c = 0; c < d; c += 4) wasm_v128_store(ar + c, wasm_f32x4_mul(wasm_v128_load(ar + c), av));
               }
             }
-            gemm_f32(rows4, d, BC, s, BC, 1, vp + j0 * d, d, acc, d, 1);  /* acc += P V  [rows4][D] */
+            if (full) {
+              gemm_f32(rows4, d, BC, s, BC, 1, vp + j0 * d, d, acc, d, 1);  /* acc += P V  [rows4][D] */
+            } else {  /* each row reads only the values it sees (see row_axpy) */
+              for (int r = 0; r < rows; r++) {
+                int lo, hi;
+                visible_range(i0 + r, nq, kv_len, &mk, &lo, &hi);
+                row_axpy(s + r * BC, lo - j0, imin(hi - j0, BC), vp + j0 * d, d, d, acc + r * d);
+              }
+            }
           }
           for (int r = 0; r < rows; r++) {
             const int i = i0 + r;

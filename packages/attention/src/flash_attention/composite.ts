@@ -55,12 +55,17 @@ function rowValues(x: tf.Tensor, i0: number, rows: number, s: Sizes): tf.Tensor 
 const int = (x: number) => tf.scalar(x, 'int32');
 
 /**
- * Visibility of a block of stacked rows (row r is query i0 + r % rows): float32 [B, 1, group * rows, Nk], 1 where
- * visible and 0 elsewhere, the rule of `visibleKeyRange` (bottom-right aligned at kvLengths[b]).
- * The composite never uses infinities or huge constants inside the computation: WebGL (GLSL) does not guarantee
- * IEEE infinities (exp(-inf - -inf) gave NaN there) and clamps large magnitudes. Masked scores are replaced by
- * the row's smallest score and their probabilities multiplied by 0; rows that see no key are decided from the
- * mask itself.
+ * Visibility of a block of stacked rows (row r is query i0 + r % rows): bool [B, 1, group * rows, Nk], true where
+ * visible, the rule of `visibleKeyRange` (bottom-right aligned at kvLengths[b]).
+ *
+ * Masked keys and values must not reach the arithmetic: a masked key or value may hold anything (NaN, Inf:
+ * padding, garbage past a cache's length), and `0 * NaN` is NaN. So masked entries are *selected* away
+ * (`tf.where`), never multiplied by 0, and every matMul reads keys and values with their non-finite entries
+ * replaced by 0 (P V and dS K sum over keys, and tfjs-webgpu's matMul leaks a NaN of one key into its neighbour's
+ * score column); a row that does see a non-finite key or value gets NaN back explicitly ({@link seesNonFinite}).
+ * The composite also never uses infinities or huge constants inside the computation: WebGL (GLSL) does not
+ * guarantee IEEE infinities (exp(-inf - -inf) gave NaN there) and clamps large magnitudes. Masked scores are
+ * replaced by the row's smallest visible score (or 0); rows that see no key are decided from the mask itself.
  */
 function blockVisible(kvLengths: tf.Tensor, i0: number, rows: number, keys: number, s: Sizes,
                       attrs: FlashAttentionAttrs): tf.Tensor {
@@ -74,7 +79,25 @@ function blockVisible(kvLengths: tf.Tensor, i0: number, rows: number, keys: numb
   const lo = attrs.windowLeft >= 0 ? tf.sub(aligned, int(attrs.windowLeft)) : tf.zerosLike(aligned);
   const j = tf.reshape(tf.range(0, keys, 1, 'int32'), [1, 1, keys]);
   const visible = tf.logicalAnd(tf.greaterEqual(j, lo), tf.less(j, hi));                // [B, stacked, Nk]
-  return tf.reshape(tf.cast(visible, 'float32'), [s.batch, 1, stacked, keys]);
+  return tf.reshape(visible, [s.batch, 1, stacked, keys]);
+}
+
+/** `x` ([B, Hkv, Nk, D]) with its non-finite entries replaced by 0: what the sums over keys read. */
+const finiteOnly = (x: tf.Tensor) => tf.where(tf.isFinite(x), x, tf.zerosLike(x));
+
+/** Per key, whether its row of `x` ([B, Hkv, Nk, D]) has a non-finite entry: float32 [B, Hkv, Nk, 1], 1 or 0. */
+const nonFiniteRows = (x: tf.Tensor) => tf.cast(tf.any(tf.logicalNot(tf.isFinite(x)), -1, true), 'float32');
+
+/**
+ * Rows of a block that see a key flagged in `badValues` ([B, Hkv, end, 1], 1 or 0): bool [B, Hkv, group * rows, 1].
+ * The matMuls read keys and values with non-finite entries zeroed (masked ones must not count), so these rows are
+ * set to NaN explicitly, as a kernel's sums would be.
+ */
+function seesNonFinite(visible: tf.Tensor, badValues: tf.Tensor): tf.Tensor {
+  // Broadcast by hand: tfjs 4.22's batched matMul gets [B, 1, m, k] x [B, H, k, n] wrong on cpu.
+  const [batch, heads, keys] = badValues.shape as number[];
+  const visibleAll = tf.broadcastTo(tf.cast(visible, 'float32'), [batch, heads, visible.shape[2] as number, keys]);
+  return tf.greater(tf.matMul(visibleAll, badValues), 0);   // [B, Hkv, stacked, end] x [B, Hkv, end, 1]
 }
 
 /**
@@ -94,13 +117,14 @@ const firstKeys = (x: tf.Tensor, end: number) => end === x.shape[2] ? x : tf.sli
 
 /**
  * Scaled scores of a block of stacked rows, [B, Hkv, group * rows, Nk], with each masked score replaced by the
- * row's smallest score (min(row, 0)): the row max is then the max over visible keys, and every exponent below
- * stays finite.
+ * row's smallest visible score (or 0 if smaller): the row max is then the max over visible keys, and every
+ * exponent below stays finite. Masked scores are selected away before the row's min, so a masked key's NaN or
+ * Inf (its score column) never reaches it.
  */
 function blockScores(qBlock: tf.Tensor, kh: tf.Tensor, visible: tf.Tensor, scale: number): tf.Tensor {
   const raw = tf.mul(tf.matMul(qBlock, kh, false, true), scale);
-  const floor = tf.minimum(tf.min(raw, -1, true), 0);
-  return tf.add(tf.mul(raw, visible), tf.mul(floor, tf.sub(1, visible)));
+  const floor = tf.minimum(tf.min(tf.where(visible, raw, tf.zerosLike(raw)), -1, true), 0);
+  return tf.where(visible, raw, tf.broadcastTo(floor, raw.shape));
 }
 
 /** Forward in tf ops (not differentiable by itself): output [B, Nq, Hq, D] and lse [B, Hq, Nq]. */
@@ -109,6 +133,9 @@ function forwardBlocks(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, kvLengths: tf.T
   const s = sizesOf(q, k);
   const kh = tf.transpose(k, [0, 2, 1, 3]);                     // [B, Hkv, Nk, D]
   const vh = tf.transpose(v, [0, 2, 1, 3]);
+  const [kFinite, vFinite] = [finiteOnly(kh), finiteOnly(vh)];  // [B, Hkv, Nk, D]
+  const badKeys = nonFiniteRows(kh);                            // [B, Hkv, Nk, 1]
+  const badKeysOrValues = tf.maximum(badKeys, nonFiniteRows(vh));
   const outBlocks: tf.Tensor[] = [];
   const lseBlocks: tf.Tensor[] = [];
   for (let i0 = 0; i0 < s.nq; i0 += QUERY_BLOCK) {
@@ -116,14 +143,17 @@ function forwardBlocks(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, kvLengths: tf.T
     const [o, l] = tf.tidy(() => {
       const end = keyEnd(i0, rows, s, attrs);
       const visible = blockVisible(kvLengths, i0, rows, end, s, attrs);          // [B, 1, group * rows, end]
-      const scores = blockScores(rowBlock(q, i0, rows, s), firstKeys(kh, end), visible, attrs.scale);
+      const scores = blockScores(rowBlock(q, i0, rows, s), firstKeys(kFinite, end), visible, attrs.scale);
       const max = tf.max(scores, -1, true);                     // [B, Hkv, group * rows, 1]
-      const p = tf.mul(tf.exp(tf.sub(scores, max)), visible);   // exponents <= 0; masked keys: 0
+      const p = tf.where(visible, tf.exp(tf.sub(scores, max)), tf.zerosLike(scores));  // exponents <= 0; masked: 0
       const sum = tf.sum(p, -1, true);                          // >= 1 if the row sees a key (its max gives 1), else 0
       // max(sum, 1) only avoids 0/0: rows that see no key get output 0 and, explicitly, lse -inf.
-      const out = tf.div(tf.matMul(p, firstKeys(vh, end)), tf.maximum(sum, 1));  // [B, Hkv, group * rows, D]
-      const lse = tf.where(tf.greater(sum, 0), tf.add(max, tf.log(tf.maximum(sum, 1))),
-                           tf.fill(sum.shape, -Infinity));
+      const weighted = tf.div(tf.matMul(p, firstKeys(vFinite, end)), tf.maximum(sum, 1));  // [B, Hkv, g * rows, D]
+      const out = tf.where(seesNonFinite(visible, firstKeys(badKeysOrValues, end)), tf.fill(weighted.shape, NaN),
+                           weighted);
+      const lseSeen = tf.where(tf.greater(sum, 0), tf.add(max, tf.log(tf.maximum(sum, 1))),
+                               tf.fill(sum.shape, -Infinity));
+      const lse = tf.where(seesNonFinite(visible, firstKeys(badKeys, end)), tf.fill(sum.shape, NaN), lseSeen);
       return [out, tf.reshape(lse, [s.batch, s.hq, rows])];
     });
     outBlocks.push(o);
@@ -144,10 +174,12 @@ export function flashAttentionBackwardComposite(q: tf.Tensor, k: tf.Tensor, v: t
     const s = sizesOf(q, k);
     const kh = tf.transpose(k, [0, 2, 1, 3]);                   // [B, Hkv, Nk, D]
     const vh = tf.transpose(v, [0, 2, 1, 3]);
+    const [kFinite, vFinite] = [finiteOnly(kh), finiteOnly(vh)];  // what the matMuls read (see blockVisible)
     let rowDot = tf.transpose(tf.sum(tf.mul(dy, output), -1), [0, 2, 1]);   // Dvec: [B, Hq, Nq]
     if (dLse !== null) rowDot = tf.sub(rowDot, dLse);
-    // Rows that see no key have lse -inf; any finite value works there since their P is multiplied by 0.
-    const rowLse = tf.where(tf.isFinite(lse), lse, tf.zerosLike(lse));
+    // Rows that see no key have lse -inf; any finite value works there since their P is selected away. A NaN
+    // lse (the row sees a non-finite key) stays NaN, so that row's gradients are NaN as a kernel's would be.
+    const rowLse = tf.where(tf.logicalOr(tf.isFinite(lse), tf.isNaN(lse)), lse, tf.zerosLike(lse));
     let dk: tf.Tensor = tf.zerosLike(kh), dv: tf.Tensor = tf.zerosLike(vh);
     const dqBlocks: tf.Tensor[] = [];
     for (let i0 = 0; i0 < s.nq; i0 += QUERY_BLOCK) {
@@ -155,12 +187,13 @@ export function flashAttentionBackwardComposite(q: tf.Tensor, k: tf.Tensor, v: t
       const [dqBlock, dkNext, dvNext] = tf.tidy(() => {
         const qBlock = rowBlock(q, i0, rows, s), dyBlock = rowBlock(dy, i0, rows, s);  // [B, Hkv, group*rows, D]
         const end = keyEnd(i0, rows, s, attrs);
-        const [kBlock, vBlock] = [firstKeys(kh, end), firstKeys(vh, end)];                // [B, Hkv, end, D]
+        const [kBlock, vBlock] = [firstKeys(kFinite, end), firstKeys(vFinite, end)];      // [B, Hkv, end, D]
         const visible = blockVisible(kvLengths, i0, rows, end, s, attrs);
         const scores = blockScores(qBlock, kBlock, visible, attrs.scale);
-        const p = tf.mul(tf.exp(tf.sub(scores, rowValues(rowLse, i0, rows, s))), visible);  // [B, Hkv, g*rows, end]
+        const zeros = tf.zerosLike(scores);
+        const p = tf.where(visible, tf.exp(tf.sub(scores, rowValues(rowLse, i0, rows, s))), zeros);  // [B, Hkv, g*rows, end]
         const dp = tf.matMul(dyBlock, vBlock, false, true);
-        const ds = tf.mul(p, tf.sub(dp, rowValues(rowDot, i0, rows, s)));
+        const ds = tf.where(visible, tf.mul(p, tf.sub(dp, rowValues(rowDot, i0, rows, s))), zeros);
         const toAllKeys = (x: tf.Tensor) => end === s.nk ? x : tf.pad(x, [[0, 0], [0, 0], [0, s.nk - end], [0, 0]]);
         return [
           tf.mul(tf.matMul(ds, kBlock), attrs.scale),                                // [B, Hkv, group * rows, D]

@@ -249,19 +249,33 @@ function backward(q: Float32Array, k: Float32Array, v: Float32Array, kvLengths: 
             const i0 = t * BR;
             dotTile(qPack, i0, kPack, kb, n, d, p);   // scale * q k^T
             dotTile(dyPack, i0, vPack, kb, n, d, ds);  // dP = dy v^T
+            let full = true;  // every row of the tile sees every key of the block
             for (let r = 0; r < BR; r++) {
               const row = r * BC;
               const a = Math.max(0, lo[i0 + r] - kb), z = Math.min(n, hi[i0 + r] - kb);
+              full &&= a === 0 && z === n;
               const rl = rowLse[i0 + r], rd = rowDot[i0 + r];
               for (let c = 0; c < n; c++) {
-                const pc = c >= a && c < z ? Math.exp(p[row + c] - rl) : 0;  // exactly normalised
+                // Masked entries are set, not multiplied: their score and dP read masked k and v (maybe NaN).
+                const visible = c >= a && c < z;
+                const pc = visible ? Math.exp(p[row + c] - rl) : 0;  // exactly normalised
                 p[row + c] = pc;
-                ds[row + c] = pc * (ds[row + c] - rd);
+                ds[row + c] = visible ? pc * (ds[row + c] - rd) : 0;
               }
             }
             mulAccTransposedTile(p, dyPack, i0, kb, n, d, dvAcc);   // dV += P^T dy
             mulAccTransposedTile(ds, qPack, i0, kb, n, d, dkAcc);   // dK += dS^T (scale q)
-            mulAccTile(ds, kPack, kb, n, d, dqAcc, i0 * d);         // dQ += dS K (scaled below)
+            if (full) {
+              mulAccTile(ds, kPack, kb, n, d, dqAcc, i0 * d);       // dQ += dS K (scaled below)
+            } else {  // each row reads only the keys it sees (0 * a masked NaN key would be NaN)
+              for (let r = 0; r < BR; r++) {
+                const a = Math.max(0, lo[i0 + r] - kb), z = Math.min(n, hi[i0 + r] - kb), o = (i0 + r) * d;
+                for (let c = a; c < z; c++) {
+                  const w = ds[r * BC + c], kr = (kb + c) * d;
+                  for (let x = 0; x < d; x++) dqAcc[o + x] += w * kPack[kr + x];
+                }
+              }
+            }
           }
         }
         for (let i = 0; i < nq; i++) {

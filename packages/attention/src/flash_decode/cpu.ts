@@ -244,7 +244,17 @@ export function flashDecodeJs(q: Float32Array, kCache: Float32Array, vCache: Flo
           const hi = len - nq + Math.floor(r / group) + 1;
           softmaxUpdate(s, r * n, n, Math.min(n, hi - j0), r, mG, lG, accG, d);
         }
-        accumulate(s, rows, vCache, base, stride, n, d, accG);
+        if (len - nq + 1 - j0 >= n) {  // every row sees the whole block
+          accumulate(s, rows, vCache, base, stride, n, d, accG);
+        } else {  // the causal boundary crosses the block: each row reads only the values it sees (0 * NaN is NaN)
+          for (let r = 0; r < rows; r++) {
+            const visible = Math.min(n, len - nq + Math.floor(r / group) + 1 - j0);
+            for (let j = 0; j < visible; j++) {
+              const pj = s[r * n + j], v0 = base + j * stride;
+              for (let c = 0; c < d; c++) accG[r * d + c] += pj * vCache[v0 + c];
+            }
+          }
+        }
       }
     }
     for (let g = 0; g < hkv; g++) {
