@@ -20,9 +20,13 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '@tfjs-ext/core/node';  // file:// save and load routers
 
+type NamedTensor = {name: string; tensor: tf.Tensor};
+
 export interface CheckpointContents {
   models: Record<string, tf.LayersModel>;
   optimizers?: Record<string, tf.Optimizer>;
+  /** Other tensors to keep (e.g. an exponential moving average of the weights), by name. */
+  tensors?: Record<string, tf.Tensor[]>;
   /** Anything JSON-serialisable: step, RNG state, data position, loss history. */
   state: Record<string, unknown>;
 }
@@ -40,7 +44,11 @@ export async function readModel(dir: string): Promise<{model: tf.LayersModel; me
 }
 
 async function writeOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
-  const named = await optimizer.getWeights();
+  await writeTensors(await optimizer.getWeights(), file, adamAccumulators(optimizer));
+}
+
+async function writeTensors(named: NamedTensor[], file: string, acc: [tf.Variable, tf.Variable] | null = null):
+    Promise<void> {
   const specs = [];
   const chunks: Uint8Array[] = [];
   for (const {name, tensor} of named) {
@@ -50,7 +58,6 @@ async function writeOptimizer(optimizer: tf.Optimizer, file: string): Promise<vo
   }
   // tfjs's Adam keeps beta1^t and beta2^t as running products that setWeights() recomputes with pow(): a
   // resumed run would differ in the last bits. Save them exactly (private fields of tfjs 4.x's AdamOptimizer).
-  const acc = adamAccumulators(optimizer);
   const extra = acc === null ? {} : {adam: await Promise.all(acc.map(async (v) => (await v.data())[0]))};
   fs.writeFileSync(`${file}.json`, JSON.stringify({weights: specs, ...extra}));
   fs.writeFileSync(`${file}.bin`, Buffer.concat(chunks));
@@ -61,7 +68,7 @@ function adamAccumulators(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] |
   return o.accBeta1 instanceof tf.Variable && o.accBeta2 instanceof tf.Variable ? [o.accBeta1, o.accBeta2] : null;
 }
 
-async function readOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
+function readTensors(file: string): {named: NamedTensor[]; adam?: number[]} {
   const saved: {weights: Array<{name: string; shape: number[]; dtype: 'float32' | 'int32'}>; adam?: number[]} =
       JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
   const specs = saved.weights;
@@ -73,9 +80,15 @@ async function readOptimizer(optimizer: tf.Optimizer, file: string): Promise<voi
     offset += 4 * n;
     return {name, tensor: tf.tensor(dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf), shape, dtype)};
   });
+  return {named, adam: saved.adam};
+}
+
+async function readOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
+  const {named, adam} = readTensors(file);
   await optimizer.setWeights(named);  // slots are matched to variables by order, as tfjs optimizers apply them
+  tf.dispose(named.map((n) => n.tensor));  // the optimizer's variables hold their own references
   const acc = adamAccumulators(optimizer);
-  if (acc !== null && saved.adam !== undefined) tf.tidy(() => acc.forEach((v, i) => v.assign(tf.scalar(saved.adam![i]))));
+  if (acc !== null && adam !== undefined) tf.tidy(() => acc.forEach((v, i) => v.assign(tf.scalar(adam[i]))));
 }
 
 /** A checkpoint folder: `save` replaces it atomically, `load` restores models, optimizer slots and state. */
@@ -86,12 +99,15 @@ export class TrainingCheckpoint {
     return fs.existsSync(path.join(this.dir, 'state.json'));
   }
 
-  async save({models, optimizers = {}, state}: CheckpointContents): Promise<void> {
+  async save({models, optimizers = {}, tensors = {}, state}: CheckpointContents): Promise<void> {
     const tmp = `${this.dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, {recursive: true, force: true});
     fs.mkdirSync(tmp, {recursive: true});
     for (const [name, model] of Object.entries(models)) await writeModel(model, path.join(tmp, name));
     for (const [name, opt] of Object.entries(optimizers)) await writeOptimizer(opt, path.join(tmp, `optimizer-${name}`));
+    for (const [name, list] of Object.entries(tensors)) {
+      await writeTensors(list.map((tensor, i) => ({name: String(i), tensor})), path.join(tmp, `tensors-${name}`));
+    }
     fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify({savedAt: new Date().toISOString(), ...state}));
     const old = `${this.dir}.old-${process.pid}`;
     if (fs.existsSync(this.dir)) fs.renameSync(this.dir, old);
@@ -101,7 +117,8 @@ export class TrainingCheckpoint {
 
   /** Restores the saved optimizers' slots into `optimizers` (same names as saved) and returns models and state. */
   async load({optimizers = {}}: {optimizers?: Record<string, tf.Optimizer>} = {}):
-      Promise<{models: Record<string, tf.LayersModel>; state: Record<string, unknown>}> {
+      Promise<{models: Record<string, tf.LayersModel>; tensors: Record<string, tf.Tensor[]>;
+               state: Record<string, unknown>}> {
     if (!this.exists()) throw new Error(`no checkpoint in ${this.dir} (nothing to resume)`);
     const models: Record<string, tf.LayersModel> = {};
     for (const entry of fs.readdirSync(this.dir, {withFileTypes: true})) {
@@ -111,7 +128,12 @@ export class TrainingCheckpoint {
       const file = path.join(this.dir, `optimizer-${name}`);
       if (fs.existsSync(`${file}.json`)) await readOptimizer(opt, file);
     }
+    const tensors: Record<string, tf.Tensor[]> = {};
+    for (const f of fs.readdirSync(this.dir).filter((f) => f.startsWith('tensors-') && f.endsWith('.json'))) {
+      tensors[f.slice('tensors-'.length, -'.json'.length)] =
+          readTensors(path.join(this.dir, f.slice(0, -'.json'.length))).named.map((n) => n.tensor);
+    }
     const state = JSON.parse(fs.readFileSync(path.join(this.dir, 'state.json'), 'utf8'));
-    return {models, state};
+    return {models, tensors, state};
   }
 }

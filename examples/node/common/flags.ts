@@ -1,6 +1,6 @@
 /**
  * One command-line parser for every example: `--name=value` and `--name value`, booleans as `--name` (or
- * `--name=false`), numbers validated, `--help` everywhere, unknown flags an error without a stack trace.
+ * `--name=false`, `--name false`, `--no-name`), numbers validated, `--help` everywhere, unknown flags an error without a stack trace.
  *
  * @example
  * ```ts
@@ -43,12 +43,18 @@ export function parseFlags<S extends FlagSpec>(description: string, spec: S,
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([^=]+)(?:=(.*))?$/s.exec(argv[i]);
     if (m === null) throw new FlagError(`unexpected argument '${argv[i]}' (flags start with --; see --help)`);
-    const [, name, inline] = m;
+    let [, name, inline] = m;
+    if (!(name in spec) && name.startsWith('no-') && typeof spec[name.slice(3)]?.default === 'boolean' &&
+        inline === undefined) {
+      name = name.slice(3);  // --no-wide
+      inline = 'false';
+    }
     if (!(name in spec)) {
       throw new FlagError(`unknown flag --${name}; known flags: ${Object.keys(spec).map((k) => `--${k}`).join(', ')}`);
     }
     const kind = typeof spec[name].default;
     let raw = inline;
+    if (raw === undefined && kind === 'boolean' && ['true', 'false'].includes(argv[i + 1])) raw = argv[++i];
     if (raw === undefined && kind !== 'boolean') {
       if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new FlagError(`--${name} needs a value`);
       raw = argv[++i];

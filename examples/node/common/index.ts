@@ -8,4 +8,4 @@ export {writeImageGrid} from './png';
 export type {GridOptions} from './png';
 export {readModel, TrainingCheckpoint, writeModel} from './checkpoint';
 export type {CheckpointContents} from './checkpoint';
-export {withSeededMathRandom} from './seed';
+export {installSeededMathRandom, SeededRandom, withSeededMathRandom} from './seed';

