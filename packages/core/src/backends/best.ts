@@ -84,7 +84,8 @@ async function timeProbe(probe: BackendProbe, repeats: number): Promise<number> 
 /**
  * Times the fused ops' probes on every available backend and activates the fastest. In Node the candidates are
  * cpu, wasm, webgpu (a real GPU only, unless `includeEmulated`) and tensorflow (tfjs-node, when installed); in
- * browsers webgpu, webgl, wasm and cpu. A backend whose probe throws is left out. Costs about a second.
+ * browsers webgpu, webgl, wasm and cpu. A backend whose probe throws is left out. Costs a few seconds (2-5 s on
+ * a 2-core CPU, most of it the slowest backend).
  *
  * @example
  * ```ts
