@@ -8,3 +8,5 @@ export {BFN_CONTINUOUS_LOSS, bfnContinuousLoss} from './continuous_loss/op';
 export type {ContinuousLossOptions} from './continuous_loss/op';
 export {BFN_DISCRETISED_LOSS, bfnDiscretisedLoss} from './discretised_loss/op';
 export type {DiscretisedLossOptions} from './discretised_loss/op';
+export {BFN_DISCRETE_LOSS, bfnDiscreteLoss} from './discrete_loss/op';
+export type {DiscreteLossOptions} from './discrete_loss/op';

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertDtype, defineOp} from '@tfjs-ext/core';
 import {assertKnownKeys, assertOpenInterval, assertSameShape, assertTensor, assertTimes,
         assertValuesInRange} from '../shared/checks';
+import {stopGradient} from '../shared/composite_math';
 import {continuousLossComposite} from './composite';
 import {ContinuousAttrs, continuousLossHostKernels} from './cpu';
 import {continuousLossGradFunc} from './grad';
@@ -19,7 +20,8 @@ export const continuousLossOp = defineOp<Inputs, ContinuousAttrs>({
   kernelName: BFN_CONTINUOUS_LOSS,
   kernels: {...continuousLossHostKernels, webgpu: continuousLossWebGPU},
   gradient: {gradFunc: continuousLossGradFunc, inputsToSave: ['x', 'mu', 'epsHat', 't']},
-  composite: ({x, mu, epsHat, t}, {sigma1, tMin}) => continuousLossComposite(x, mu, epsHat, t, sigma1, tMin),
+  composite: ({x, mu, epsHat, t}, {sigma1, tMin}) =>
+      continuousLossComposite(stopGradient(x), stopGradient(mu), epsHat, stopGradient(t), sigma1, tMin),
 });
 
 /** Options of {@link bfnContinuousLoss}. */

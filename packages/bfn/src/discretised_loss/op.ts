@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertDtype, defineOp} from '@tfjs-ext/core';
 import {assertKnownKeys, assertOpenInterval, assertSameShape, assertTensor, assertTimes,
         assertValuesInRange} from '../shared/checks';
+import {stopGradient} from '../shared/composite_math';
 import {discretisedLossComposite} from './composite';
 import {DiscretisedAttrs, discretisedLossHostKernels} from './cpu';
 import {discretisedLossGradFunc} from './grad';
@@ -19,7 +20,8 @@ export const discretisedLossOp = defineOp<Inputs, DiscretisedAttrs>({
   kernelName: BFN_DISCRETISED_LOSS,
   kernels: {...discretisedLossHostKernels, webgpu: discretisedLossWebGPU},
   gradient: {gradFunc: discretisedLossGradFunc, inputsToSave: ['x', 'mu', 'muEps', 'lnSigmaEps', 't']},
-  composite: ({x, mu, muEps, lnSigmaEps, t}, attrs) => discretisedLossComposite(x, mu, muEps, lnSigmaEps, t, attrs),
+  composite: ({x, mu, muEps, lnSigmaEps, t}, attrs) =>
+      discretisedLossComposite(stopGradient(x), stopGradient(mu), muEps, lnSigmaEps, stopGradient(t), attrs),
 });
 
 /** Options of {@link bfnDiscretisedLoss}. */
