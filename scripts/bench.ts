@@ -1,18 +1,23 @@
 /**
- * `npm run bench [-- --quick] [-- --only=name] [-- --backends=cpu,wasm]`: runs every package's benchmark suites
- * (`packages/<pkg>/src/**\/*.bench.ts`, default export a BenchSuite) on each available backend; prints the tables
- * and writes JSON + Markdown to bench/results/ (with --backends, the other backends' rows of the file are kept).
+ * `npm run bench [-- --quick] [-- --only=name] [-- --backends=cpu,wasm] [-- --repeat=K]`: runs every package's
+ * benchmark suites (`packages/<pkg>/src/**\/*.bench.ts`, default export a BenchSuite) on each available backend;
+ * prints the tables and writes JSON + Markdown to bench/results/ (with --backends, the other backends' rows of the
+ * file are kept). `--repeat=K` runs each suite K times per backend and keeps, per row, the median of the K medians
+ * and each of them (the spread); then `npm run bench:readme` regenerates the README's tables.
  */
+import '@tfjs-ext/core/node';  // Node loaders of wasm, webgpu (Dawn) and tensorflow; file:// routers
 import * as fs from 'fs';
 import * as path from 'path';
 import {BackendName, initBackend} from '@tfjs-ext/core';
-import {BenchRow, BenchSuite, machineDescription, markdownTable, writeResults} from '@tfjs-ext/core/bench';
+import {BenchRow, BenchSuite, machineDescription, markdownTable, mergeRepetitions, writeResults} from '@tfjs-ext/core/bench';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = args.includes('--quick');
 const only = flag('only')?.split(',');
 const backendFilter = flag('backends')?.split(',') as BackendName[] | undefined;
+const repeat = Number(flag('repeat') ?? 1);
+if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat must be a positive integer, got ${flag('repeat')}`);
 
 function findSuites(dir: string): string[] {
   const out: string[] = [];
@@ -56,7 +61,12 @@ async function main() {
       }
       devices.push(`${backend}: ${status.device}${status.emulated ? ' (software emulation: says nothing about GPU speed)' : ''}`);
       console.log(`${suite.name} [${backend}] ...`);
-      const got = await suite.run(backend, {quick, emulated: status.emulated === true});
+      const repetitions: BenchRow[][] = [];
+      for (let i = 0; i < repeat; i++) {
+        if (repeat > 1) console.log(`  repetition ${i + 1} of ${repeat}`);
+        repetitions.push(await suite.run(backend, {quick, emulated: status.emulated === true}));
+      }
+      const got = mergeRepetitions(repetitions);
       console.log(markdownTable(got) + '\n');
       rows.push(...got);
     }

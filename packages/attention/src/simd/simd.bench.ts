@@ -130,8 +130,8 @@ const suite: BenchSuite = {
     return rows;
   },
   notes(rows) {
-    const notes = ['peak MB counts tfjs tensors only: the SIMD module\'s own reservations are listed below, ' +
-                   'onnxruntime-web\'s memory is not measured', ...comparisons];
+    const notes = ['peak MB counts tfjs tensors plus the SIMD module\'s own memory (kernel MB: its linear memory, or ' +
+                   'its block on the tfjs heap); onnxruntime-web\'s memory is not measured', ...new Set(comparisons)];
     const find = (op: string, size: string, variant: string, backend: string) =>
         rows.find((r) => r.op.startsWith(op) && r.size === size && r.variant === variant && r.backend === backend);
     for (const backend of new Set(rows.map((r) => r.backend))) {

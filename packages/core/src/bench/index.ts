@@ -1,7 +1,7 @@
 /** Benchmark harness shared by every package's `npm run bench` suites. */
-export {measureVariant, runCase} from './harness';
+export {measureVariant, mergeRepetitions, outputTensors, runCase} from './harness';
 export type {BenchCase, BenchOptions, BenchRow, BenchVariant} from './harness';
-export {machineDescription, markdownTable, writeResults} from './report';
+export {machineDescription, markdownTable, medianWithSpread, writeResults} from './report';
 export type {BenchMeta} from './report';
 export type {BenchSuite, BenchSuiteOptions} from './suite';
 export {withKernelsRegistered} from './temporary_kernels';

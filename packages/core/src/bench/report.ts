@@ -4,14 +4,24 @@ import type {BenchRow} from './harness';
 const fmt = (x: number | null, digits = 2) =>
     x === null ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(digits);
 
-/** Markdown table of rows: median ms, GFLOP/s, GB/s, speed-up against the case's baseline, peak MB. */
+/** `12.3 (11.9-13.1, 3 reps)` when the suite was repeated, else `12.3`. */
+export function medianWithSpread(r: BenchRow): string {
+  const reps = r.repetitionMs;
+  if (r.medianMs === null || reps === undefined || reps.length < 2) return fmt(r.medianMs);
+  return `${fmt(r.medianMs)} (${fmt(Math.min(...reps))}-${fmt(Math.max(...reps))}, ${reps.length} reps)`;
+}
+
+/**
+ * Markdown table of rows: median ms (with the spread over repetitions), GFLOP/s, GB/s, speed-up against the
+ * case's baseline, peak MB (tfjs tensors + SIMD kernels' own memory, the latter also shown on its own).
+ */
 export function markdownTable(rows: BenchRow[]): string {
-  const header = '| op | backend | size | variant | median ms | GFLOP/s | GB/s | speed-up | peak MB |\n' +
-      '|---|---|---|---|---:|---:|---:|---:|---:|';
+  const header = '| op | backend | size | variant | median ms | GFLOP/s | GB/s | speed-up | peak MB | of which kernel MB |\n' +
+      '|---|---|---|---|---:|---:|---:|---:|---:|---:|';
   const lines = rows.map((r) => {
-    const speed = r.error ? `error: ${r.error}` : r.baseline ? 'baseline' : `${fmt(r.speedup)}x`;
-    return `| ${r.op} | ${r.backend} | ${r.size} | ${r.variant} | ${fmt(r.medianMs)} | ${fmt(r.gflops)} | ` +
-        `${fmt(r.gbps)} | ${speed} | ${fmt(r.peakMB, 1)} |`;
+    const speed = r.error && r.medianMs === null ? `error: ${r.error}` : r.baseline ? 'baseline' : `${fmt(r.speedup)}x`;
+    return `| ${r.op} | ${r.backend} | ${r.size} | ${r.variant} | ${medianWithSpread(r)} | ${fmt(r.gflops)} | ` +
+        `${fmt(r.gbps)} | ${speed} | ${fmt(r.peakMB, 1)} | ${r.kernelPeakMB == null ? '-' : fmt(r.kernelPeakMB, 1)} |`;
   });
   return [header, ...lines].join('\n');
 }
