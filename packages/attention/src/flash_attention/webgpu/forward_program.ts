@@ -13,7 +13,7 @@
  *
  * Output: one packed buffer `[output (chunks*B*Nq*Hq*D floats) | lse (chunks*B*Hq*Nq floats)]`, chunk-major.
  * No infinity enters the arithmetic: the running max starts at a finite -3e38, masked scores get probability 0
- * by `select`, and a row that sees no key writes output 0 and lse -Infinity (-3e38 in a partial) explicitly.
+ * by `select`, masked values (maybe NaN or Inf) are selected away rather than multiplied by 0, and a row that sees no key writes output 0 and lse -Infinity (-3e38 in a partial) explicitly.
  */
 import {ATTR_UNIFORMS, commonSnippet, componentsFor, FlashProgram, keyTileRows, ROWS_PER_WORKGROUP, storeVec,
         vecType} from './common';
@@ -167,10 +167,12 @@ export class FlashAttentionForwardProgram implements FlashProgram {
         }
         for (var cc = 0; cc < BC; cc++) {
           let j = t0 + cc;
-          let p = select(0.0, exp(s[cc] - mNew), j >= range.x && j < range.y);
+          let visible = j >= range.x && j < range.y;
+          let p = select(0.0, exp(s[cc] - mNew), visible);
           l += p;
           for (var t = 0; t < DVP; t++) {
-            acc[t] += p * vTile[cc * DV + part + t * SPLIT];
+            // selected, not multiplied by p = 0: a masked value may be NaN or Inf
+            acc[t] += select(${vec}(0.0), p * vTile[cc * DV + part + t * SPLIT], visible);
           }
         }
         m = mNew;

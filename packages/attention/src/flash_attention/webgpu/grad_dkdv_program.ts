@@ -178,8 +178,9 @@ export class FlashAttentionDkDvProgram implements FlashProgram {
           let dp = sums.y;`}
           let i = i0 + r;
           let range = visibleRange(i, nq, kvLen);
-          let p = select(0.0, exp(min(s - lseTile[r], 0.0)), i < rowRange.y && j >= range.x && j < range.y);
-          let ds = p * (dp - dTile[r]);
+          let visible = i < rowRange.y && j >= range.x && j < range.y;
+          let p = select(0.0, exp(min(s - lseTile[r], 0.0)), visible);
+          let ds = select(0.0, p * (dp - dTile[r]), visible);  // selected: a masked value may be NaN or Inf
           for (var t = 0; t < DVP; t++) {
             dvAcc[t] += p * dyTile[r * DV + part + t * SPLIT];
             dk[t] += ds * qTile[r * DV + part + t * SPLIT];

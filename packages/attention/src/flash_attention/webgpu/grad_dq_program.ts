@@ -152,10 +152,12 @@ export class FlashAttentionDqProgram implements FlashProgram {
           let s = sums.x;
           let dp = sums.y;`}
           let j = t0 + cc;
-          let p = select(0.0, exp(min(s - rowLse, 0.0)), j >= range.x && j < range.y);
-          let ds = p * (dp - rowD);
+          let visible = j >= range.x && j < range.y;
+          // Masked pairs are selected away, not multiplied by 0: a masked key or value may be NaN or Inf.
+          let p = select(0.0, exp(min(s - rowLse, 0.0)), visible);
+          let ds = select(0.0, p * (dp - rowD), visible);
           for (var t = 0; t < DVP; t++) {
-            dq[t] += ds * kTile[cc * DV + part + t * SPLIT];
+            dq[t] += select(${vec}(0.0), ds * kTile[cc * DV + part + t * SPLIT], visible);
           }
         }
       }

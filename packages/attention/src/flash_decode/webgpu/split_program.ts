@@ -183,7 +183,11 @@ export class FlashDecodeSplitProgram implements WebGPUProgram {
             for (var rr = 0; rr < ${RB}; rr++) { acc[rr * ${CPT} + x] *= rowRescale[rr]; }
             for (var jj = 0; jj < n; jj++) {
               let vc = v[((b * L + tile + jj) * HKV + g) * ${D} + c];
-              for (var rr = 0; rr < ${RB}; rr++) { acc[rr * ${CPT} + x] += pTile[rr * ${W} + jj] * vc; }
+              for (var rr = 0; rr < ${RB}; rr++) {
+                // selected, not multiplied by p = 0: a masked (future) value may be NaN or Inf
+                let visible = tile + jj < len - NQ + (rowBase + rr) / G + 1;
+                acc[rr * ${CPT} + x] += select(0.0, pTile[rr * ${W} + jj] * vc, visible);
+              }
             }
           }
         }
