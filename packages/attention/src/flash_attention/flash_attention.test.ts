@@ -417,3 +417,26 @@ describe('flashAttention float64 reference (self-check)', () => {
     expectClose(g.dq, numeric, {rtol: 1e-6, atol: 1e-8, name: 'reference dq'});
   });
 });
+
+describe('flashAttention float64 reference: masks as the spec states them (self-check)', () => {
+  /** Keys each query row sees, read off the reference: q = 0 (uniform softmax), v_j = e_j. */
+  function seenKeys(nq: number, nk: number, kvLength: number, attrs: Partial<FlashAttentionAttrs>): number[][] {
+    const dims: FlashDims = {batch: 1, nq, nk, hq: 1, hkv: 1, d: nk};
+    const v = new Float64Array(nk * nk).map((_, e) => (e % (nk + 1) === 0 ? 1 : 0));
+    const {output} = flashAttentionReference(new Float64Array(nq * nk), new Float64Array(nk * nk), v, [kvLength], dims,
+                                             {scale: 1, causal: false, windowLeft: -1, windowRight: -1, ...attrs});
+    return Array.from({length: nq}, (_, i) =>
+      Array.from({length: nk}, (_, j) => j).filter((j) => output[i * nk + j] > 0));
+  }
+
+  it('bottom-right aligned causal, window and kvLengths', () => {
+    // Nq = 3, Nk = 5: off = 2, query i sees j <= i + 2.
+    expect(seenKeys(3, 5, 5, {causal: true})).to.deep.equal([[0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3, 4]]);
+    // Nq = 4, Nk = 2: off = -2, rows 0 and 1 see nothing.
+    expect(seenKeys(4, 2, 2, {causal: true})).to.deep.equal([[], [], [0], [0, 1]]);
+    // window [1, 0] around i + off (off = 0): j in [i - 1, i].
+    expect(seenKeys(3, 3, 3, {windowLeft: 1, windowRight: 0})).to.deep.equal([[0], [0, 1], [1, 2]]);
+    // kvLength 3 of Nk = 5, causal: off = 3 - 2 = 1, keys >= 3 are padding.
+    expect(seenKeys(2, 5, 3, {causal: true})).to.deep.equal([[0, 1], [0, 1, 2]]);
+  });
+});

@@ -3,23 +3,46 @@
  * read against ../shared/specs/attention.md. Every kernel is tested against it; it is never fast.
  *
  * Layout: q [B, Nq, Hq, D], k and v [B, Nk, Hkv, D], row-major; lse [B, Hq, Nq].
+ * Independent of the kernels: it states the masking rule itself, pair by pair, as the spec words it (no shared
+ * helper such as the kernels' `visibleKeyRange`, so a masking bug there cannot hide here).
  */
-import {FlashAttentionAttrs, FlashDims, visibleKeyRange} from './contract';
+import type {FlashAttentionAttrs, FlashDims} from './contract';
 
 const qIndex = (dm: FlashDims, b: number, i: number, h: number) => ((b * dm.nq + i) * dm.hq + h) * dm.d;
 const kIndex = (dm: FlashDims, b: number, j: number, g: number) => ((b * dm.nk + j) * dm.hkv + g) * dm.d;
 
-/** Attention probabilities of one query row over its visible keys `[lo, hi)`, and its log-sum-exp. */
+/**
+ * The spec's mask (specs/attention.md, "bottom-right aligned"): with `off = kvLength - Nq`, query `i` may see key
+ * `j` iff `j < kvLength`, and `j <= i + off` when causal, and `i + off - left <= j` when `left != -1`, and
+ * `j <= i + off + right` when `right != -1`.
+ */
+function sees(i: number, j: number, nq: number, kvLength: number, attrs: FlashAttentionAttrs): boolean {
+  const off = kvLength - nq;
+  if (!(j < kvLength)) return false;
+  if (attrs.causal && !(j <= i + off)) return false;
+  if (attrs.windowLeft !== -1 && !(i + off - attrs.windowLeft <= j)) return false;
+  if (attrs.windowRight !== -1 && !(j <= i + off + attrs.windowRight)) return false;
+  return true;
+}
+
+/** The keys query row `i` of batch row `b` sees, in increasing order. */
+function visibleKeys(dm: FlashDims, i: number, kvLength: number, attrs: FlashAttentionAttrs): number[] {
+  const keys: number[] = [];
+  for (let j = 0; j < dm.nk; j++) if (sees(i, j, dm.nq, kvLength, attrs)) keys.push(j);
+  return keys;
+}
+
+/** Attention probabilities of one query row over its visible keys (`p[t]` for key `keys[t]`), and its log-sum-exp. */
 function softmaxRow(q: ArrayLike<number>, k: ArrayLike<number>, dm: FlashDims, b: number, i: number, h: number,
-                    lo: number, hi: number, scale: number): {p: Float64Array; lse: number} {
+                    keys: number[], scale: number): {p: Float64Array; lse: number} {
   const g = Math.floor(h / (dm.hq / dm.hkv));  // kv head shared by this query head
-  const s = new Float64Array(Math.max(0, hi - lo));
+  const s = new Float64Array(keys.length);
   let max = -Infinity;
-  for (let j = lo; j < hi; j++) {
+  for (let t = 0; t < keys.length; t++) {
     let dot = 0;
-    for (let c = 0; c < dm.d; c++) dot += q[qIndex(dm, b, i, h) + c] * k[kIndex(dm, b, j, g) + c];
-    s[j - lo] = scale * dot;
-    max = Math.max(max, s[j - lo]);
+    for (let c = 0; c < dm.d; c++) dot += q[qIndex(dm, b, i, h) + c] * k[kIndex(dm, b, keys[t], g) + c];
+    s[t] = scale * dot;
+    max = Math.max(max, s[t]);
   }
   if (s.length === 0) return {p: s, lse: -Infinity};
   let sum = 0;
@@ -38,13 +61,13 @@ export function flashAttentionReference(q: ArrayLike<number>, k: ArrayLike<numbe
     for (let h = 0; h < dm.hq; h++) {
       const g = Math.floor(h / (dm.hq / dm.hkv));
       for (let i = 0; i < dm.nq; i++) {
-        const [lo, hi] = visibleKeyRange(i, dm.nq, kvLengths[b], attrs);
-        const {p, lse: rowLse} = softmaxRow(q, k, dm, b, i, h, lo, hi, attrs.scale);
+        const keys = visibleKeys(dm, i, kvLengths[b], attrs);
+        const {p, lse: rowLse} = softmaxRow(q, k, dm, b, i, h, keys, attrs.scale);
         lse[(b * dm.hq + h) * dm.nq + i] = rowLse;
         const o = qIndex(dm, b, i, h);
-        for (let j = lo; j < hi; j++) {
-          for (let c = 0; c < dm.d; c++) output[o + c] += p[j - lo] * v[kIndex(dm, b, j, g) + c];
-        }
+        keys.forEach((j, t) => {
+          for (let c = 0; c < dm.d; c++) output[o + c] += p[t] * v[kIndex(dm, b, j, g) + c];
+        });
       }
     }
   }
@@ -66,21 +89,21 @@ export function flashAttentionReferenceGrad(q: ArrayLike<number>, k: ArrayLike<n
     for (let h = 0; h < dm.hq; h++) {
       const g = Math.floor(h / (dm.hq / dm.hkv));
       for (let i = 0; i < dm.nq; i++) {
-        const [lo, hi] = visibleKeyRange(i, dm.nq, kvLengths[b], attrs);
-        const {p} = softmaxRow(q, k, dm, b, i, h, lo, hi, attrs.scale);
+        const keys = visibleKeys(dm, i, kvLengths[b], attrs);
+        const {p} = softmaxRow(q, k, dm, b, i, h, keys, attrs.scale);
         const qo = qIndex(dm, b, i, h);
         const dp = new Float64Array(p.length);  // dP_ij = dY_i . V_j
         let rowDot = 0;                          // sum_j P_ij dP_ij  (= rowsum(dY * O))
-        for (let j = lo; j < hi; j++) {
+        keys.forEach((j, t) => {
           let dot = 0;
           for (let c = 0; c < dm.d; c++) dot += dy[qo + c] * v[kIndex(dm, b, j, g) + c];
-          dp[j - lo] = dot;
-          rowDot += p[j - lo] * dot;
-        }
-        for (let j = lo; j < hi; j++) {
-          const pj = p[j - lo];
-          const ds = pj * (dp[j - lo] - rowDot);
-          const ko = kIndex(dm, b, j, g);
+          dp[t] = dot;
+          rowDot += p[t] * dot;
+        });
+        for (let t = 0; t < keys.length; t++) {
+          const pj = p[t];
+          const ds = pj * (dp[t] - rowDot);
+          const ko = kIndex(dm, b, keys[t], g);
           for (let c = 0; c < dm.d; c++) {
             dv[ko + c] += pj * dy[qo + c];
             dq[qo + c] += attrs.scale * ds * k[ko + c];
