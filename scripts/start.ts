@@ -5,6 +5,7 @@
  *
  *   npm start [-- --port=8080] [-- --watch] [-- --check]   (--check: build, serve, fetch the page once, exit)
  */
+import '@tfjs-ext/core/node';  // Node loaders of wasm, webgpu (Dawn) and tensorflow; file:// routers
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';

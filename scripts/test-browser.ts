@@ -45,6 +45,8 @@ async function bundle(): Promise<void> {
   const entry = path.join(root, 'scripts', `.browser-entry-${process.pid}.ts`);
   fs.writeFileSync(entry, [
     `import {backendsSeen} from '@tfjs-ext/core/testing';`,
+    `import {registerBrowserBackends} from ${JSON.stringify(path.join(root, 'examples/browser/src/backends'))};`,
+    `registerBrowserBackends(location.origin + '/wasm/');`,
     ...tests.map((t) => `import ${JSON.stringify(t)};`),
     `(globalThis as any).__tfjsExtBackendsSeen = () => [...backendsSeen.values()];`,
   ].join('\n'));
@@ -75,7 +77,6 @@ async function bundle(): Promise<void> {
 <script>
   const params = new URLSearchParams(location.search);
   globalThis.__TFJS_EXT_BACKENDS__ = params.get('backends') || '';
-  globalThis.__TFJS_EXT_WASM_PATH__ = location.origin + '/wasm/';
   mocha.setup({ui: 'bdd', reporter: 'spec', timeout: 120000, color: false});
   if (params.get('grep')) mocha.grep(params.get('grep'));
 </script>

@@ -2,6 +2,7 @@
  * Runs the KAN page's fit in Node (cpu and wasm) and prints the test RMSE, to state the page's target honestly.
  *   node --conditions=tfjs-ext-source --import tsx examples/browser/check-kan-fit.ts
  */
+import '@tfjs-ext/core/node';  // Node loaders of wasm, webgpu (Dawn) and tensorflow; file:// routers
 import * as tf from '@tensorflow/tfjs';
 import {initBackend} from '@tfjs-ext/core';
 import {fitKAN, kanDataset, KAN_RMSE_TARGET, rmse} from './src/pages/kan_fit';

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {BackendName, BackendStatus, dispatchCounts, initBackend, resetDispatchCounts} from '@tfjs-ext/core';
+import {registerBrowserBackends} from './backends';
 
 export const PAGE_BACKENDS: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
@@ -87,7 +88,7 @@ async function backendStatuses(): Promise<BackendStatus[]> {
 export async function start(pages: Page[]): Promise<void> {
   window.addEventListener('error', (e) => showError(e.error ?? e.message));
   window.addEventListener('unhandledrejection', (e) => showError(e.reason));
-  (globalThis as any).__TFJS_EXT_WASM_PATH__ = new URL('wasm/', location.href).href;
+  registerBrowserBackends(new URL('wasm/', location.href).href);
   const page = pages.find((p) => `#/${p.id}` === location.hash) ?? pages[0];
   $('#nav').replaceChildren(...pages.map((p) => el('a', {href: `${location.search}#/${p.id}`,
                                                             class: p === page ? 'active' : ''}, p.title)));

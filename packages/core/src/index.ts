@@ -12,8 +12,8 @@ export {ImplRegistry, withScope} from './impl_registry';
 export {randomFloat32, rng} from './random';
 export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
 export type {HostOutput, HostTensor} from './host_kernel';
-export {backendReport, initBackend, isNode, knownBackends, registerBackendProbe, SWIFTSHADER_ICD,
-        useBestBackend} from './backends';
-export type {BackendProbe, BestBackendStatus, UseBestBackendOptions} from './backends';
+export {backendReport, describeWebGPUAdapter, initBackend, isNode, knownBackends, registerBackendLoader,
+        registerBackendProbe, useBestBackend} from './backends';
+export type {BackendLoader, BackendProbe, BestBackendStatus, UseBestBackendOptions} from './backends';
 export type {BackendName, BackendStatus} from './backends';
 export {assertArg, assertDtype, assertKnownKeys, assertPositiveInt, assertRank, KERAS_LAYER_KEYS, shapeString} from './validate';

@@ -1,6 +1,8 @@
 /**
- * Backend bootstrap: brings up `cpu`, `wasm`, `webgpu` (Dawn in Node, the browser's own elsewhere), `webgl`
- * (browsers) and `tensorflow` (tfjs-node / tfjs-node-gpu when installed), each with a reason when it cannot.
+ * Backend bootstrap: brings up `cpu`, `webgl` (browsers), and `wasm`, `webgpu`, `tensorflow` when their packages
+ * are imported or a loader is registered for them, each with a reason when it cannot. Nothing optional is
+ * imported here (browser bundles hold only what their users import); the Node loaders (Dawn WebGPU with
+ * SwiftShader, tfjs-node) live in `@tfjs-ext/core/node`.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -20,9 +22,6 @@ export interface BackendStatus {
 export const isNode: boolean =
     typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions.node;
 
-/** Where Debian's chromium package puts SwiftShader's Vulkan ICD. */
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-
 const statuses = new Map<BackendName, Promise<BackendStatus>>();
 
 /** The backends tfjs-ext knows, in the order tests run them. */
@@ -30,62 +29,53 @@ export function knownBackends(): BackendName[] {
   return isNode ? ['cpu', 'wasm', 'webgpu', 'tensorflow'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
 }
 
-// Indirect import so bundlers leave Node-only packages alone.
-const nodeImport = (specifier: string): Promise<any> => (0, eval)(`import(${JSON.stringify(specifier)})`);
+/**
+ * Brings an optional backend package in (imports it, sets its paths, sets up what it needs) and describes the
+ * device; throws with what to install when it cannot. `@tfjs-ext/core/node` registers loaders for Node (Dawn
+ * WebGPU, tfjs-backend-wasm, tfjs-node); in a browser bundle, import the backend packages you want yourself, or
+ * register a loader (lazy `import()`), so bundles hold only the backends their users picked.
+ */
+export type BackendLoader = () => Promise<{device?: string; emulated?: boolean} | void>;
 
-async function setUpWebGPU(): Promise<BackendStatus> {
-  const name: BackendName = 'webgpu';
-  if (isNode) {
-    const fs = await nodeImport('fs');
-    if (process.env.VK_ICD_FILENAMES === undefined && process.env.VK_DRIVER_FILES === undefined &&
-        !hasGpuDevice(fs) && fs.existsSync(SWIFTSHADER_ICD)) {
-      // No GPU device node: Mesa's ICDs (lavapipe) may be installed but Dawn rejects them; use SwiftShader.
-      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-    }
-    // The Vulkan loader complains on stderr without it.
-    if (process.env.XDG_RUNTIME_DIR === undefined) process.env.XDG_RUNTIME_DIR = (await nodeImport('os')).tmpdir();
-    let webgpu: {create(flags: string[]): unknown; globals: object};
-    try {
-      webgpu = await nodeImport('webgpu');
-    } catch (e) {
-      return {name, available: false, reason: `the 'webgpu' npm package (Dawn) is not installed: npm i webgpu (${e})`};
-    }
-    const g = globalThis as any;
-    if (g.navigator?.gpu === undefined) {
-      Object.assign(globalThis, webgpu.globals);
-      if (g.navigator === undefined) {
-        Object.defineProperty(globalThis, 'navigator', {value: {}, writable: true, configurable: true});
-      }
-      g.navigator.gpu = webgpu.create([]);
-    }
-  }
-  const gpu = (globalThis as any).navigator?.gpu;
-  if (gpu === undefined) return {name, available: false, reason: 'navigator.gpu is missing (no WebGPU here)'};
-  const adapter = await gpu.requestAdapter();
-  if (adapter === null || adapter === undefined) {
-    return {
-      name, available: false,
-      reason: 'no WebGPU adapter: Dawn found no Vulkan driver. Install a GPU driver, or for software emulation ' +
-          "Debian's `chromium` (SwiftShader at " + SWIFTSHADER_ICD + ') and `libvulkan1`, ' +
-          'or point VK_ICD_FILENAMES at an ICD json',
-    };
-  }
-  const info = adapter.info ?? {};
-  const device = [info.vendor, info.architecture, info.description].filter((s: string) => s).join(' / ');
-  const emulated = /swiftshader|llvmpipe|lavapipe/i.test(device) || adapter.isFallbackAdapter === true;
-  // Imported only now: the backend registers itself only if navigator.gpu exists at import time.
-  await import('@tensorflow/tfjs-backend-webgpu');
-  return {name, available: true, device, emulated};
+const loaders = new Map<BackendName, BackendLoader>();
+
+/**
+ * Registers how `initBackend(name)` brings `name` in when tfjs has no such backend yet.
+ *
+ * @example
+ * ```ts
+ * registerBackendLoader('wasm', async () => {
+ *   const wasm = await import('@tensorflow/tfjs-backend-wasm');
+ *   wasm.setWasmPaths('/wasm/');
+ * });
+ * ```
+ */
+export function registerBackendLoader(name: BackendName, loader: BackendLoader): void {
+  loaders.set(name, loader);
+  statuses.delete(name);
 }
 
-/** A GPU the system's Vulkan drivers could drive: an NVIDIA device node or a DRM render node. */
-function hasGpuDevice(fs: any): boolean {
-  if (fs.existsSync('/dev/nvidia0') || fs.existsSync('/dev/nvidiactl')) return true;
-  try {
-    return fs.readdirSync('/dev/dri').some((f: string) => f.startsWith('renderD'));
-  } catch {
-    return false;
+/** What to do when a backend's package is neither imported nor loadable. */
+const MISSING: Partial<Record<BackendName, string>> = {
+  wasm: "tfjs's wasm backend is not loaded: npm i @tensorflow/tfjs-backend-wasm, then import it (in Node, " +
+        "import '@tfjs-ext/core/node' and initBackend loads it)",
+  webgpu: "tfjs's webgpu backend is not loaded: npm i @tensorflow/tfjs-backend-webgpu, then import it (in Node, " +
+          "also npm i webgpu and import '@tfjs-ext/core/node', which sets up Dawn first)",
+  tensorflow: "tfjs-node is not loaded: npm i @tensorflow/tfjs-node, then import '@tfjs-ext/core/node' " +
+              '(or @tensorflow/tfjs-node itself)',
+};
+
+/** The WebGPU adapter's description, or why there is none (browser or Node with navigator.gpu set). */
+export async function describeWebGPUAdapter(): Promise<{device: string; emulated: boolean}> {
+  const gpu = (globalThis as any).navigator?.gpu;
+  if (gpu === undefined) throw new Error('navigator.gpu is missing (no WebGPU here)');
+  const adapter = await gpu.requestAdapter();
+  if (adapter === null || adapter === undefined) {
+    throw new Error('no WebGPU adapter (no GPU driver; in Node see @tfjs-ext/core/node for SwiftShader)');
   }
+  const info = adapter.info ?? {};
+  const device = [info.vendor, info.architecture, info.description].filter((x: string) => x).join(' / ');
+  return {device, emulated: /swiftshader|llvmpipe|lavapipe/i.test(device) || adapter.isFallbackAdapter === true};
 }
 
 async function setUp(name: BackendName): Promise<BackendStatus> {
@@ -93,41 +83,21 @@ async function setUp(name: BackendName): Promise<BackendStatus> {
     switch (name) {
       case 'cpu':
         return {name, available: true, device: 'JS'};
-      case 'wasm': {
-        const wasm = await import('@tensorflow/tfjs-backend-wasm');
-        if (!isNode && (globalThis as any).__TFJS_EXT_WASM_PATH__) {
-          wasm.setWasmPaths((globalThis as any).__TFJS_EXT_WASM_PATH__);
-        }
-        return {name, available: true, device: 'WebAssembly'};
-      }
-      case 'webgpu':
-        return await setUpWebGPU();
       case 'webgl':
         if (isNode) return {name, available: false, reason: 'webgl needs a browser (no WebGL in Node)'};
         return {name, available: true, device: 'WebGL'};
-      case 'tensorflow':
-        if (!isNode) return {name, available: false, reason: 'tfjs-node runs only in Node'};
-        // libtensorflow logs oneDNN / CPU-feature notes at info level on load; keep the user's choice if set.
-        process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-        const failures: string[] = [];
-        for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-          try {
-            await nodeImport(pkg);
-            return {name, available: true, device: pkg};
-          } catch (e) {
-            // Not installed is expected; an installed package that fails to load is worth telling.
-            if ((e as {code?: string}).code !== 'ERR_MODULE_NOT_FOUND') failures.push(`${pkg}: ${e}`);
-          }
+      default: {
+        const loader = loaders.get(name);
+        if (loader !== undefined) {
+          const info = (await loader()) ?? {};
+          return {name, available: true, ...info};
         }
-        return {
-          name, available: false,
-          reason: failures.length > 0 ? failures.join('; ') :
-              '@tensorflow/tfjs-node(-gpu) is not installed (optional peer): npm i @tensorflow/tfjs-node, ' +
-              'or without internet scripts/build-tfjs-node.sh',
-        };
+        if (tf.findBackendFactory(name) === null) return {name, available: false, reason: MISSING[name]};
+        return {name, available: true, ...(name === 'webgpu' ? await describeWebGPUAdapter() : {device: name})};
+      }
     }
   } catch (e) {
-    return {name, available: false, reason: String(e)};
+    return {name, available: false, reason: e instanceof Error ? e.message : String(e)};
   }
 }
 

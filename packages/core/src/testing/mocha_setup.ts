@@ -1,7 +1,8 @@
 /**
- * Mocha root hooks for the Node run: after all suites, print which backends ran (with their device) and which
+ * Mocha root hooks for the Node run (Node only: it brings in `@tfjs-ext/core/node`): after all suites, print which backends ran (with their device) and which
  * were skipped, with the reason.
  */
+import '../node';  // Node loaders of webgpu (Dawn), wasm and tensorflow, and file:// routers
 import {backendsSeen} from './matrix';
 
 export const mochaHooks = {
