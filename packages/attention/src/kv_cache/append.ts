@@ -8,7 +8,7 @@
  * Anything sharing the cache tensor's storage (e.g. a `tf.clone` or `reshape` of `KVCache.keys`) sees the writes.
  */
 import * as tf from '@tensorflow/tfjs';
-import {isWebGPUBackend} from '../flash_decode/webgpu/program';
+import {isWebGPUBackend} from '@tfjs-ext/core/webgpu';
 import {appendWebGPU} from './append_webgpu';
 
 export type AppendPath = 'in-place' | 'reallocate';

@@ -3,7 +3,9 @@
  * runWebGPUProgram's `output`), so only the new positions are written and nothing is reallocated.
  */
 import * as tf from '@tensorflow/tfjs';
-import type {WebGPUBackendLike, WebGPUProgram} from '../flash_decode/webgpu/program';
+import {webgpuInvalidateCpuCopy} from '@tfjs-ext/core/internals';
+import {runProgram} from '@tfjs-ext/core/webgpu';
+import type {WebGPUBackendLike, WebGPUProgram} from '@tfjs-ext/core/webgpu';
 
 const WORKGROUP = 64;
 
@@ -50,11 +52,10 @@ export function appendWebGPU(backend: WebGPUBackendLike, cache: tf.Tensor, x: tf
   const rows = backend.makeTensorInfo([rowsData.length], 'int32', rowsData);
   try {
     const program = new KVCacheAppendProgram(cache.shape, x.size);
-    backend.runWebGPUProgram(program, [x, rows], 'float32', [{type: 'int32', data: [x.size]}], cache);
+    runProgram(backend, program, [x, rows], {uniforms: [{type: 'int32', data: [x.size]}], output: cache});
   } finally {
     backend.disposeData(rows.dataId);
   }
   // A read of the cache may have left a CPU copy of its values; it is stale now.
-  const data = backend.tensorMap.get(cache.dataId);
-  if (data !== undefined && data.resource != null) data.values = null;
+  webgpuInvalidateCpuCopy(backend, cache.dataId);
 }

@@ -1,40 +1,15 @@
 /**
- * Shared pieces of the flash-attention WebGPU programs: the slice of the tfjs webgpu backend they use, tile
- * sizes, uniforms, and WGSL snippets (the masking rule of contract.ts, vector helpers).
- *
- * The webgpu backend package is never imported here (not even for types): importing it before `navigator.gpu`
- * exists would keep it from registering, and its deep `dist/` modules fail in plain Node. The interfaces
- * below mirror what tfjs-backend-webgpu 4.22 declares.
+ * Shared pieces of the flash-attention WebGPU programs: tile sizes, uniforms, and WGSL snippets (the masking
+ * rule of contract.ts, vector helpers). The program interface and the backend slice they run on are core's
+ * typed contract with tfjs-backend-webgpu (`@tfjs-ext/core/webgpu`).
  */
 import type * as tf from '@tensorflow/tfjs';
+import type {ProgramUniform, WebGPUBackendLike, WebGPUProgram} from '@tfjs-ext/core/webgpu';
 import type {FlashAttentionAttrs} from '../contract';
 
-/** The fields of tfjs-backend-webgpu's `WebGPUProgram` these programs set. */
-export interface FlashProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: {x: number[]; y?: number[]; z?: number[]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  variableNames: string[];
-  variableComponents?: number[];
-  uniforms?: string;
-  size?: boolean;
-  getUserCode(): string;
-}
-
-/** One program-defined uniform value, as `runWebGPUProgram` takes it. */
-export interface ProgramUniform {
-  type: 'float32' | 'int32';
-  data: number[];
-}
-
-/** The slice of `WebGPUBackend` the kernels call. */
-export interface WebGPUBackendLike {
-  runWebGPUProgram(program: FlashProgram, inputs: tf.TensorInfo[], outputDtype: tf.DataType,
-                   programUniforms?: ProgramUniform[], output?: tf.TensorInfo): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
+/** The program contract is core's (`@tfjs-ext/core/webgpu`); `FlashProgram` names it for these programs. */
+export type FlashProgram = WebGPUProgram;
+export type {ProgramUniform, WebGPUBackendLike};
 
 /** Invocations per workgroup: query rows (forward, dQ) or key rows (dK/dV) times the head-dim split. */
 export const ROWS_PER_WORKGROUP = 64;

@@ -2,22 +2,11 @@
  * WebGPU program of the B-spline basis (or its x-derivative): one invocation per output element
  * `(b, i, m)` runs the Cox-de Boor triangle over the `order + 1` order-0 indicators that B_m depends on.
  */
-
-/** The fields of tfjs-backend-webgpu's `WebGPUProgram` this program sets (its dist cannot be imported in Node). */
-export interface WebGPUProgramLike {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: {x: number[]};
-  dispatch: [number, number, number];
-  variableNames: string[];
-  workgroupSize: [number, number, number];
-  size: boolean;
-  getUserCode(): string;
-}
+import type {WebGPUProgram} from '@tfjs-ext/core/webgpu';
 
 const WORKGROUP = 64;
 
-export class BSplineBasisProgram implements WebGPUProgramLike {
+export class BSplineBasisProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: {x: number[]};

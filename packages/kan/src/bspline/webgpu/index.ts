@@ -1,12 +1,9 @@
 /** WebGPU kernels of the B-spline basis and its x-derivative. */
 import * as tf from '@tensorflow/tfjs';
 import type {KernelFunc} from '@tfjs-ext/core';
+import {runProgram} from '@tfjs-ext/core/webgpu';
 import type {BasisAttrs} from '../cpu';
 import {BSplineBasisProgram} from './bspline_basis_webgpu';
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: unknown, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
-}
 
 function webgpuKernel(derivative: boolean): KernelFunc {
   return ({inputs, backend, attrs}) => {
@@ -15,7 +12,7 @@ function webgpuKernel(derivative: boolean): KernelFunc {
     const outShape = [x.shape[0], x.shape[1], grid.shape[1] - 1 - order];
     // A fresh program per call: runWebGPUProgram rewrites its shaderKey.
     const program = new BSplineBasisProgram(outShape, order, derivative);
-    return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(program, [x, grid], 'float32');
+    return runProgram(backend, program, [x, grid]);
   };
 }
 
