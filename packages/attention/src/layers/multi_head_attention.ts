@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
-import {flashAttention} from '../flash_attention/op';
 import {AttentionWeights, multiHeadAttention} from './math';
+import {maskedAttend} from './padding_mask';
 
 type Shape = Array<number | null>;
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
@@ -48,6 +48,12 @@ export function checkHeads(layer: string, numHeads: number, keyDim: number, numK
  * cross-attention with `[query, value]` or `[query, value, key]`. Weights: `query/kernel [dq, H*D]`,
  * `key/kernel` and `value/kernel [dkv, Hkv*D]`, `output/kernel [H*D, outputDim]`, plus biases when `useBias`.
  *
+ * Keras masks (`supportsMasking`): a padding mask on the input (e.g. from `tf.layers.embedding({maskZero: true})`)
+ * masks the padded keys, of any padding pattern, with or without `causal` (see padding_mask.ts), and is passed on
+ * as the output's mask. In cross-attention the query's mask is honoured and passed on; a mask on the value or
+ * key input is too when tfjs hands it to the layer, else (`model.predict` passes only the first input's mask) it
+ * is rejected with an error rather than ignored.
+ *
  * @example
  * ```ts
  * const x = tf.input({shape: [null, 64]});
@@ -64,6 +70,8 @@ export class FlashMultiHeadAttention extends tf.layers.Layer {
   readonly causal: boolean;
   private outputDim: number | undefined;
   private weightsByName: Partial<Record<keyof AttentionWeights, tf.LayerVariable>> = {};
+  /** Whether the last call saw the key/value mask of a cross-attention (computeMask rejects unseen ones). */
+  private keyMaskSeen = false;
 
   constructor(args: FlashMultiHeadAttentionArgs) {
     assertKnownKeys('FlashMultiHeadAttention', args, ['numHeads', 'keyDim', 'valueDim', 'numKvHeads', 'useBias',
@@ -75,6 +83,7 @@ export class FlashMultiHeadAttention extends tf.layers.Layer {
     this.useBias = args.useBias ?? true;
     this.causal = args.causal ?? false;
     this.outputDim = args.outputDim;
+    this.supportsMasking = true;
   }
 
   private static splitShapes(inputShape: Shape | Shape[]): {query: Shape; value: Shape; key: Shape} {
@@ -115,7 +124,17 @@ export class FlashMultiHeadAttention extends tf.layers.Layer {
     return out as AttentionWeights;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  /**
+   * Keras masks per input `[query, value, key]`: `mask` is what tfjs passes, one mask (self-attention, or the
+   * first input's from model.predict) or one per input; a key mask defaults to the value mask.
+   */
+  private static splitMasks(inputCount: number, mask: unknown): {query: tf.Tensor | null; key: tf.Tensor | null} {
+    const masks = (Array.isArray(mask) ? mask : [mask]).map((m) => m instanceof tf.Tensor ? m : null);
+    if (inputCount === 1) return {query: masks[0], key: masks[0]};
+    return {query: masks[0], key: masks[2] ?? masks[1] ?? null};
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict = {}): tf.Tensor {
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const [query, value = query, key = value] = list;
@@ -123,10 +142,23 @@ export class FlashMultiHeadAttention extends tf.layers.Layer {
         assertArg(t.rank === 3, 'FlashMultiHeadAttention',
                   () => `${name} must have rank 3 [batch, seq, dim], got shape [${t.shape}]`);
       }
+      const masks = FlashMultiHeadAttention.splitMasks(list.length, kwargs.mask);
+      this.keyMaskSeen = list.length > 1 && masks.key !== null;
       return multiHeadAttention(
           this.attentionWeights(), {numHeads: this.numHeads, numKvHeads: this.numKvHeads, headDim: this.keyDim},
-          query, key, value, (q, k, v) => flashAttention(q, k, v, {causal: this.causal}));
+          query, key, value, maskedAttend('FlashMultiHeadAttention', this.causal, masks.query, masks.key));
     });
+  }
+
+  /** The output's mask is the query's (Keras MultiHeadAttention's rule). */
+  override computeMask(inputs: tf.Tensor | tf.Tensor[], mask?: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
+    const inputCount = Array.isArray(inputs) ? inputs.length : 1;
+    const masks = FlashMultiHeadAttention.splitMasks(inputCount, mask);
+    assertArg(inputCount === 1 || masks.key === null || this.keyMaskSeen, 'FlashMultiHeadAttention', () =>
+        'the value/key input of cross-attention carries a Keras mask that did not reach the layer (tfjs passes ' +
+        'only the first input\'s mask to call in model.predict / model.execute): it cannot be honoured. Remove ' +
+        'the mask from the value/key branch, or call the layer directly with a mask per input');
+    return masks.query;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

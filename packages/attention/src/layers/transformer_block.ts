@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertKnownKeys, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
-import {flashAttention} from '../flash_attention/op';
 import {AttendFn, AttentionWeights, BlockWeights, MlpActivation, transformerBlock} from './math';
 import {checkHeads} from './multi_head_attention';
+import {maskedAttend} from './padding_mask';
 
 type Shape = Array<number | null>;
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
@@ -33,6 +33,8 @@ const ATTENTION_NAMES: Array<keyof AttentionWeights> =
 /**
  * Pre-norm transformer block over `[batch, seq, dModel]` (same shape out), self-attention through
  * `flashAttention`. All weights belong to this one layer, so it saves and loads like any tfjs layer.
+ * A Keras padding mask on the input (`supportsMasking`; e.g. from `tf.layers.embedding({maskZero: true})`) masks
+ * the padded keys, of any padding pattern (see padding_mask.ts), and passes through to the output.
  *
  * @example
  * ```ts
@@ -63,6 +65,7 @@ export class TransformerBlock extends tf.layers.Layer {
     this.causal = args.causal ?? true;
     assertArg(this.activation === 'gelu' || this.activation === 'relu',
               'TransformerBlock', () => `activation must be 'gelu' or 'relu', got '${this.activation}'`);
+    this.supportsMasking = true;  // a padding mask masks the padded keys and passes through (see padding_mask.ts)
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -128,11 +131,13 @@ export class TransformerBlock extends tf.layers.Layer {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict = {}): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       assertArg(x.rank === 3, 'TransformerBlock', () => `input must have rank 3 [batch, seq, dModel], got shape [${x.shape}]`);
-      return this.forward(x, (q, k, v) => flashAttention(q, k, v, {causal: this.causal}));
+      const given = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
+      const mask = given instanceof tf.Tensor ? given : null;  // [batch, seq] padding mask
+      return this.forward(x, maskedAttend('TransformerBlock', this.causal, mask, mask));
     });
   }
 
