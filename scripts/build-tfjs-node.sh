@@ -55,6 +55,7 @@ fi
 
 if [ "$mode" = download ]; then
   say "running tfjs-node's own install (downloads libtensorflow and the prebuilt addon)"
+  [ -L "$pkg/deps" ] && rm -f "$pkg/deps"  # a link into the local build's cache: never download into it
   (cd "$pkg" && node scripts/install.js)
 else
   if [ ! -f "$cache/ok" ]; then
