@@ -9,6 +9,7 @@
  * them in when a TF op first uses them).
  */
 import * as tf from '@tensorflow/tfjs';
+import {hostTensorFromValues, hostTensorValues} from './internals';
 import type {KernelFunc} from './kernel';
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
@@ -33,43 +34,9 @@ export interface HostOutput {
  */
 export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
 
-interface CpuLike {
-  data: {get(dataId: object): {values?: unknown}};
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: unknown): tf.TensorInfo;
-}
-interface WasmLike {
-  typedArrayFromHeap(info: tf.TensorInfo): TypedArray;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-/** tfjs-node's NodeJSKernelBackend (it has no makeTensorInfo; `write` adopts the values). */
-interface TensorflowLike {
-  binding: object;
-  readSync(dataId: object): unknown;
-  write(values: unknown, shape: number[], dtype: tf.DataType): object;
-}
-
-function isWasm(backend: unknown): backend is WasmLike {
-  return typeof (backend as WasmLike).typedArrayFromHeap === 'function';
-}
-
-function isTensorflow(backend: unknown): backend is TensorflowLike {
-  const b = backend as TensorflowLike;
-  return typeof b.binding === 'object' && b.binding !== null && typeof b.readSync === 'function' &&
-      typeof b.write === 'function';
-}
-
 function readInput(backend: unknown, info: tf.TensorInfo): HostTensor {
-  let values: unknown;
-  if (isWasm(backend)) {
-    values = backend.typedArrayFromHeap(info);
-  } else if (isTensorflow(backend)) {
-    values = backend.readSync(info.dataId);
-  } else {
-    values = (backend as CpuLike).data.get(info.dataId).values;
-  }
-  if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array)) {
-    throw new Error(`hostKernel: unsupported input storage for dtype ${info.dtype}`);
-  }
+  const values = hostTensorValues(backend, info);
+  if (values === undefined) throw new Error(`hostKernel: unsupported input storage for dtype ${info.dtype}`);
   return {shape: info.shape, dtype: info.dtype, values};
 }
 
@@ -91,15 +58,8 @@ export function hostKernel<A extends object>(
       if (info !== undefined) hostInputs[name] = readInput(backend, info as tf.TensorInfo);
     }
     const outputs = impl(hostInputs, attrs as unknown as A);
-    const infos = outputs.map(({shape, dtype = 'float32', values}) => {
-      if (isWasm(backend)) {
-        const info = backend.makeOutput(shape, dtype);
-        backend.typedArrayFromHeap(info).set(values);
-        return info;
-      }
-      if (isTensorflow(backend)) return {dataId: backend.write(values, shape, dtype), shape, dtype};
-      return (backend as CpuLike).makeTensorInfo(shape, dtype, values);
-    });
+    const infos = outputs.map(({shape, dtype = 'float32', values}) =>
+        hostTensorFromValues(backend, shape, dtype, values));
     return infos.length === 1 ? infos[0] : infos;
   };
 }

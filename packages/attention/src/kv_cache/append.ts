@@ -8,32 +8,18 @@
  * Anything sharing the cache tensor's storage (e.g. a `tf.clone` or `reshape` of `KVCache.keys`) sees the writes.
  */
 import * as tf from '@tensorflow/tfjs';
+import {backendKind, hostTensorValues, tensorOwnerBackend} from '@tfjs-ext/core/internals';
 import {isWebGPUBackend} from '@tfjs-ext/core/webgpu';
 import {appendWebGPU} from './append_webgpu';
 
 export type AppendPath = 'in-place' | 'reallocate';
 
-interface CpuLike {
-  data: {get(dataId: object): {values?: unknown} | undefined};
-}
-interface WasmLike {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
-
-/** The backend that holds `t`'s data now (a tensor made before a backend switch may still live elsewhere). */
-function ownerBackend(t: tf.Tensor): tf.KernelBackend | undefined {
-  const info = (tf.engine() as unknown as {state: {tensorInfo: WeakMap<object, {backend: tf.KernelBackend}>}})
-                   .state.tensorInfo.get(t.dataId);
-  return info?.backend;
-}
-
 /** Host-backend storage of `cache` that can be written in place, or undefined when there is none. */
 function hostStorage(backend: tf.KernelBackend, cache: tf.Tensor): Float32Array | undefined {
-  if (typeof (backend as unknown as WasmLike).typedArrayFromHeap === 'function') {
-    return (backend as unknown as WasmLike).typedArrayFromHeap(cache);
-  }
-  if (tf.getBackend() !== 'cpu') return undefined;
-  const values = (backend as unknown as CpuLike).data.get(cache.dataId)?.values;
+  // tensorflow's values are a copy out of libtensorflow: writing them would change nothing.
+  const kind = backendKind(backend);
+  if (kind !== 'wasm' && kind !== 'cpu') return undefined;
+  const values = hostTensorValues(backend, cache);
   return values instanceof Float32Array ? values : undefined;
 }
 
@@ -45,7 +31,7 @@ function hostStorage(backend: tf.KernelBackend, cache: tf.Tensor): Float32Array 
 export function appendRows(cache: tf.Tensor4D, x: tf.Tensor4D, offsets: ArrayLike<number>,
                            counts: ArrayLike<number>): {cache: tf.Tensor4D; path: AppendPath} {
   const backend = tf.backend();
-  const resident = ownerBackend(cache) === backend && ownerBackend(x) === backend;
+  const resident = tensorOwnerBackend(cache.dataId) === backend && tensorOwnerBackend(x.dataId) === backend;
   if (resident && isWebGPUBackend(backend)) {
     appendWebGPU(backend, cache, x, offsets, counts);
     return {cache, path: 'in-place'};
