@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import {registerFileRouters} from './file_io';
+import {fileLoadHandler, fileSaveHandler, registerFileRouters} from './file_io';
 
 export interface RoundTripResult {
   /** Largest |original - reloaded| over the outputs for `input`. */
@@ -15,8 +15,8 @@ export interface RoundTripResult {
 }
 
 /**
- * Saves `model` with `model.save('file://<tmp>')`, reloads it with `tf.loadLayersModel('file://<tmp>/model.json')`
- * and compares the two models' outputs on `input` (custom layers must be registered: import their package).
+ * Saves `model` through `file://` URLs and through this package's handlers, reloads each the other way, and
+ * compares the outputs on `input` (custom layers must be registered: import their package).
  *
  * @example
  * ```ts
@@ -29,16 +29,21 @@ export async function fileRoundTrip(model: tf.LayersModel, input: tf.Tensor | tf
   registerFileRouters();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-ext-roundtrip-'));
   try {
-    await model.save(`file://${dir}`);
-    const reloaded = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
+    // Both directions, whichever handler serves 'file://' here (ours, or tfjs-node's once it is loaded): a URL
+    // save read back by our loader, and our save read back through a URL.
+    await model.save(`file://${path.join(dir, 'a')}`);
+    const viaOurs = await tf.loadLayersModel(fileLoadHandler(path.join(dir, 'a', 'model.json')));
+    await model.save(fileSaveHandler(path.join(dir, 'b')));
+    const reloaded = await tf.loadLayersModel(`file://${path.join(dir, 'b', 'model.json')}`);
     const diff = tf.tidy(() => {
       const a = [model.predict(input)].flat() as tf.Tensor[];
-      const b = [reloaded.predict(input)].flat() as tf.Tensor[];
-      return tf.max(tf.stack(a.map((t, i) => tf.max(tf.abs(tf.sub(t, b[i])))))) as tf.Scalar;
+      const others = [viaOurs, reloaded].map((m) => [m.predict(input)].flat() as tf.Tensor[]);
+      return tf.max(tf.stack(others.flatMap((b) => a.map((t, i) => tf.max(tf.abs(tf.sub(t, b[i]))))))) as tf.Scalar;
     });
     const maxDiff = (await diff.data())[0];
     diff.dispose();
-    return {maxDiff, reloaded, files: fs.readdirSync(dir).sort()};
+    viaOurs.dispose();
+    return {maxDiff, reloaded, files: fs.readdirSync(path.join(dir, 'b')).sort()};
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }
