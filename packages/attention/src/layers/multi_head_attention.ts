@@ -151,14 +151,15 @@ export class FlashMultiHeadAttention extends tf.layers.Layer {
   }
 
   /** The output's mask is the query's (Keras MultiHeadAttention's rule). */
-  override computeMask(inputs: tf.Tensor | tf.Tensor[], mask?: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
+  override computeMask(inputs: tf.Tensor | tf.Tensor[], mask?: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const inputCount = Array.isArray(inputs) ? inputs.length : 1;
     const masks = FlashMultiHeadAttention.splitMasks(inputCount, mask);
     assertArg(inputCount === 1 || masks.key === null || this.keyMaskSeen, 'FlashMultiHeadAttention', () =>
         'the value/key input of cross-attention carries a Keras mask that did not reach the layer (tfjs passes ' +
         'only the first input\'s mask to call in model.predict / model.execute): it cannot be honoured. Remove ' +
         'the mask from the value/key branch, or call the layer directly with a mask per input');
-    return masks.query;
+    // null = no mask, as tfjs's own computeMask returns (its declared type omits null)
+    return masks.query as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
