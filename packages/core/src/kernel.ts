@@ -24,6 +24,12 @@ export interface OpDefinition<I extends tf.NamedTensorMap, A extends object> {
   kernels?: Partial<Record<string, KernelFunc>>;
   /** Gradient of the kernel, shared by all backends. Omit for inference-only ops. */
   gradient?: {gradFunc: GradFunc; inputsToSave?: string[]; outputsToSave?: boolean[]};
+  /**
+   * Backward kernels the gradient runs (`tf.engine().runKernel(kernelName, ...)` inside `gradFunc`), registered
+   * per backend like `kernels`, e.g. `{kernelName: 'TfjsExtFlashAttentionGrad', kernels: {cpu: k, webgpu: g}}`.
+   * Where a backend has none, the gradient falls back to its own composite backward (`hasKernel` tells).
+   */
+  gradientKernels?: {kernelName: string; kernels: Partial<Record<string, KernelFunc>>};
   /** Runs on backends without a kernel; must give the same results and be differentiable by autograd. */
   composite: (inputs: I, attrs: A) => tf.Tensor | tf.Tensor[];
 }
@@ -85,7 +91,8 @@ export function hasKernel(kernelName: string, backend: string = tf.getBackend())
 }
 
 /**
- * Defines an op: registers its kernels and gradient with tfjs and returns a dispatcher.
+ * Defines an op: registers its kernels, its gradient and the gradient's backward kernels with tfjs and returns
+ * a dispatcher.
  *
  * @example
  * ```ts
@@ -98,12 +105,22 @@ export function hasKernel(kernelName: string, backend: string = tf.getBackend())
  * const y = square.run({x: tf.tensor([1, 2, 3])}, {}) as tf.Tensor;
  * ```
  */
-export function defineOp<I extends tf.NamedTensorMap, A extends object>(def: OpDefinition<I, A>): Op<I, A> {
-  const {kernelName} = def;
-  for (const [backendName, kernelFunc] of Object.entries(def.kernels ?? {})) {
+function registerKernels(kernelName: string, kernels: Partial<Record<string, KernelFunc>>): void {
+  for (const [backendName, kernelFunc] of Object.entries(kernels)) {
     if (kernelFunc !== undefined && tf.getKernel(kernelName, backendName) === undefined) {
       tf.registerKernel({kernelName, backendName, kernelFunc});
     }
+  }
+}
+
+export function defineOp<I extends tf.NamedTensorMap, A extends object>(def: OpDefinition<I, A>): Op<I, A> {
+  const {kernelName} = def;
+  registerKernels(kernelName, def.kernels ?? {});
+  if (def.gradientKernels !== undefined) {
+    if (def.gradient === undefined) {
+      throw new Error(`defineOp(${kernelName}): gradientKernels given without a gradient to run them`);
+    }
+    registerKernels(def.gradientKernels.kernelName, def.gradientKernels.kernels);
   }
   if (def.gradient !== undefined && tf.getGradient(kernelName) === undefined) {
     tf.registerGradient({kernelName, ...def.gradient});

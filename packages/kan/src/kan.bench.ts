@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {withCompositeOnly} from '@tfjs-ext/core';
 import {BenchRow, BenchSuite, runCase, withKernelsRegistered} from '@tfjs-ext/core/bench';
-import {bsplineBasisDerivativeHostKernels, bsplineBasisHostKernels} from './bspline/cpu';
+import {bsplineBasisDerivativeHostKernels, bsplineBasisHostKernels} from './bspline/host';
 import {BSPLINE_BASIS, bsplineBasis} from './bspline/op';
 import {uniformKnots} from './bspline/reference';
 import {KANFloat64MSE} from './float64/kan_float64';

@@ -5,26 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertDtype, assertKnownKeys, assertRank, defineOp, registerBackendProbe,
         shapeString} from '@tfjs-ext/core';
-import type {KernelFunc} from '@tfjs-ext/core';
 import '../simd';  // registers the SIMD WebAssembly host implementation when the runtime supports it
 import {flashAttentionComposite} from './composite';
 import {FLASH_ATTENTION, FLASH_ATTENTION_GRAD, FlashAttentionOptions} from './contract';
-import {flashAttentionGradHostKernel, flashAttentionHostKernel} from './cpu';
+import {flashAttentionGradHostKernel, flashAttentionHostKernel} from './host';
 import {flashAttentionGradient, FlashAttentionOpAttrs} from './grad';
 import {flashAttentionGradWebGPU, flashAttentionWebGPU} from './webgpu';
 
 const OP = 'flashAttention';
-
-/** Backward kernels; the forward ones are registered by defineOp below. */
-const gradKernels: Record<string, KernelFunc | undefined> = {
-  cpu: flashAttentionGradHostKernel, wasm: flashAttentionGradHostKernel, webgpu: flashAttentionGradWebGPU,
-  tensorflow: flashAttentionGradHostKernel,  // tensorflow: O(N) memory, 2x the blocked composite's speed when causal
-};
-for (const [backendName, kernelFunc] of Object.entries(gradKernels)) {
-  if (kernelFunc !== undefined && tf.getKernel(FLASH_ATTENTION_GRAD, backendName) === undefined) {
-    tf.registerKernel({kernelName: FLASH_ATTENTION_GRAD, backendName, kernelFunc});
-  }
-}
 
 type Inputs = {q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; kvLengths: tf.Tensor1D};
 
@@ -42,6 +30,13 @@ export const flashAttentionOp = defineOp<Inputs, FlashAttentionOpAttrs>({
     tensorflow: flashAttentionHostKernel,
   },
   gradient: flashAttentionGradient,
+  gradientKernels: {
+    kernelName: FLASH_ATTENTION_GRAD,
+    kernels: {
+      cpu: flashAttentionGradHostKernel, wasm: flashAttentionGradHostKernel, webgpu: flashAttentionGradWebGPU,
+      tensorflow: flashAttentionGradHostKernel,  // tensorflow: O(N) memory, 2x the blocked composite's speed when causal
+    },
+  },
   composite: ({q, k, v, kvLengths}, attrs) => flashAttentionComposite(q, k, v, kvLengths, attrs),
 });
 

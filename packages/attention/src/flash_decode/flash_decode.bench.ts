@@ -15,7 +15,7 @@ import {activeHostFlashImpl, hostFlashImpls, withHostFlashImpl} from '../flash_a
 import {flashAttention} from '../flash_attention/op';
 import {appendComposite, appendRows} from '../kv_cache/append';
 import {activeHostDecodeImpl, FLASH_DECODE, hostDecodeImpls, withHostDecodeImpl} from './contract';
-import {flashDecodeHostKernels} from './cpu';
+import {flashDecodeHostKernels} from './host';
 import {flashDecode} from './op';
 import {lastWebGPUNumSplits} from './webgpu';
 

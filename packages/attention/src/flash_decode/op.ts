@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertDtype, assertKnownKeys, assertRank, defineOp, shapeString} from '@tfjs-ext/core';
 import {flashDecodeComposite, type FlashDecodeInputs} from './composite';
 import {FLASH_DECODE, type FlashDecodeAttrs, type FlashDecodeOptions} from './contract';
-import {flashDecodeHostKernels} from './cpu';
+import {flashDecodeHostKernels} from './host';
 import {flashDecodeWebGPU} from './webgpu';
 // Registers the SIMD WebAssembly host implementation when the runtime supports it (JS stays the fallback).
 import '../simd';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertKnownKeys, assertPositiveInt, KERAS_LAYER_KEYS} from '@tfjs-ext/core';
-import {denseMatMul} from './dense_matmul';
+import {denseMatMul} from '../dense_matmul/op';
 import {oneHotFloat} from './math';
 
 type Shape = Array<number | null>;

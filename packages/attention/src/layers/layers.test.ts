@@ -9,7 +9,6 @@ import {checkGradients, describeBackends, expectClose, expectNoLeaks, expectThro
 import {flashAttentionReference} from '../flash_attention/reference';
 import {lastDispatch} from '@tfjs-ext/core';
 import {causalLM, causalLMLoss} from './causal_lm';
-import {DENSE_MATMUL, denseMatMul} from './dense_matmul';
 import {PositionEmbedding, TokenEmbedding} from './embeddings';
 import {FlashMultiHeadAttention} from './multi_head_attention';
 import {TransformerBlock} from './transformer_block';
@@ -240,23 +239,6 @@ describeBackends('attention layers', () => {
     tf.dispose([ids, xs]);
     lm.dispose();
     mhaModel.dispose();
-  });
-
-  it('denseMatMul: value and gradients equal tf.matMul (kernel on wasm, composite elsewhere)', async () => {
-    const a = tf.tensor2d(Array.from(randomArray(5 * 3, 71)), [5, 3]);
-    const b = tf.tensor2d(Array.from(randomArray(3 * 4, 72)), [3, 4]);
-    const cot = tf.tensor2d(Array.from(randomArray(5 * 4, 73)), [5, 4]);
-    const withGrads = (mm: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) => tf.tidy(() => [
-      mm(a, b),
-      ...tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(mm(x as tf.Tensor2D, y as tf.Tensor2D), cot)))([a, b]),
-    ]);
-    const [got, want] = [withGrads(denseMatMul), withGrads((x, y) => tf.matMul(x, y))];
-    expect(lastDispatch(DENSE_MATMUL)?.path).to.equal(tf.getBackend() === 'wasm' ? 'kernel' : 'composite');
-    for (let i = 0; i < 3; i++) {
-      expectClose(await values(got[i]), await values(want[i]), {rtol: 1e-5, atol: 1e-6, name: `output ${i}`});
-    }
-    await expectNoLeaks(() => tf.grads((x: tf.Tensor) => tf.sum(denseMatMul(x as tf.Tensor2D, b)))([a]), 'denseMatMul grad');
-    tf.dispose([a, b, cot, got, want]);
   });
 
   it('TokenEmbedding and PositionEmbedding pick the table rows', async () => {

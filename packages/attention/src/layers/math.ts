@@ -4,7 +4,7 @@
  * weights, so both paths compute identical numbers up to the attention kernel itself.
  */
 import * as tf from '@tensorflow/tfjs';
-import {denseMatMul} from './dense_matmul';
+import {denseMatMul} from '../dense_matmul/op';
 
 /** Epsilon of every layer norm in this package (PyTorch's default). */
 export const LAYER_NORM_EPSILON = 1e-5;

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {defineOp, GradFunc} from '@tfjs-ext/core';
 import {bsplineBasisDerivativeComposite} from './composite';
-import {BasisAttrs, bsplineBasisDerivativeHostKernels} from './cpu';
+import {BasisAttrs, bsplineBasisDerivativeHostKernels} from './host';
 import {bsplineBasisDerivativeWebGPU} from './webgpu';
 
 type BasisInputs = {x: tf.Tensor2D; grid: tf.Tensor2D};

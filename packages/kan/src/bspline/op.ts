@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertDtype, assertRank, defineOp, registerBackendProbe, shapeString} from '@tfjs-ext/core';
 import {bsplineBasisComposite} from './composite';
-import {BasisAttrs, bsplineBasisHostKernels} from './cpu';
+import {BasisAttrs, bsplineBasisHostKernels} from './host';
 import {bsplineBasisDerivativeOp, bsplineBasisGradFunc} from './grad';
 import {bsplineBasisWebGPU} from './webgpu';
 

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {assertArg, assertRank} from '@tfjs-ext/core';
-import {basisDerivativeRow, basisRow} from '../bspline/cpu';
+import {basisDerivativeRow, basisRow} from '../bspline/host';
 import {kanLayers} from '../layers/kan';
 import {KANLinear} from '../layers/kan_linear';
 import type {Evaluation, LBFGSProblem} from '../lbfgs/lbfgs';

@@ -3,7 +3,7 @@
  * build an adaptive grid from samples, and refit coefficients by least squares (pykan's `coef2curve`,
  * `curve2coef`, `update_grid_from_samples`).
  */
-import {basisRow} from '../bspline/cpu';
+import {basisRow} from '../bspline/host';
 import {lstsq} from './lstsq';
 
 /** Basis design matrix `[n, G + k]` of samples `xs` on one feature's `knots`. */

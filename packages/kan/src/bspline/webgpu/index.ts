@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type {KernelFunc} from '@tfjs-ext/core';
 import {runProgram} from '@tfjs-ext/core/webgpu';
-import type {BasisAttrs} from '../cpu';
+import type {BasisAttrs} from '../host';
 import {BSplineBasisProgram} from './bspline_basis_webgpu';
 
 function webgpuKernel(derivative: boolean): KernelFunc {
