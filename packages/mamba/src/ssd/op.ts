@@ -9,6 +9,8 @@ import {ssdComposite} from './composite';
 import {SSD, SSD_GRAD, SSDAttrs} from './contract';
 import {ssdBackwardHostKernels, ssdForwardHostKernels} from './cpu';
 import {ssdGradient} from './grad';
+import {SSD_SCAN} from './scan_contract';
+import {ssdScanHostKernels} from './scan_cpu';
 
 export {SSD, SSD_GRAD};
 
@@ -33,13 +35,17 @@ export interface SSDResult {
 type SSDInputs = {x: tf.Tensor4D; dt: tf.Tensor3D; A: tf.Tensor1D; B: tf.Tensor4D; C: tf.Tensor4D;
                   D: tf.Tensor1D; initialState: tf.Tensor4D};
 
-/** Backward kernels (registered here); the forward ones are registered by defineOp below, on the same backends. */
-const backwardKernels: Record<string, KernelFunc | undefined> = {...ssdBackwardHostKernels};
-for (const [backendName, kernelFunc] of Object.entries(backwardKernels)) {
-  if (kernelFunc !== undefined && tf.getKernel(SSD_GRAD, backendName) === undefined) {
-    tf.registerKernel({kernelName: SSD_GRAD, backendName, kernelFunc});
+function register(kernelName: string, kernels: Record<string, KernelFunc | undefined>): void {
+  for (const [backendName, kernelFunc] of Object.entries(kernels)) {
+    if (kernelFunc !== undefined && tf.getKernel(kernelName, backendName) === undefined) {
+      tf.registerKernel({kernelName, backendName, kernelFunc});
+    }
   }
 }
+// Backward kernels and the scan primitive (the gradient runs one or the other); the forward kernels are registered
+// by defineOp below.
+register(SSD_GRAD, ssdBackwardHostKernels);
+register(SSD_SCAN, {...ssdScanHostKernels});
 
 /** Kernels: cpu and wasm (JS host kernels); the composite elsewhere (see `lastDispatch('TfjsExtSSD')`). */
 export const ssdOp = defineOp<SSDInputs, SSDAttrs>({

@@ -3,6 +3,7 @@ import {expect} from 'chai';
 import {lastDispatch, withCompositeOnly} from '@tfjs-ext/core';
 import {checkGradients, describeBackends, expectClose, expectNoLeaks, expectThrowsMatching,
         toFloat64} from '@tfjs-ext/core/testing';
+import {withScanBackward} from './grad';
 import {SSD, ssd} from './op';
 import {SSDDims, ssdChunkedReference, ssdSequentialReference} from './reference';
 import {makeProblem, toTensors} from './test_util';
@@ -80,6 +81,12 @@ describeBackends('mamba: ssd', ({backend}) => {
   });
   it('gradients of all seven inputs match finite differences (groups 2 of 4 heads, batch 2, chunk 3, L 7)',
      () => gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 8));
+  if (backend === 'cpu' || backend === 'wasm') {
+    it('the backward composed of scans (the webgpu path) matches finite differences too', async () => {
+      await withScanBackward(() => gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 10));
+      await withScanBackward(() => gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 11));
+    });
+  }
   if (KERNEL_BACKENDS.includes(backend)) {
     it('the composite gradients match finite differences too',
        () => withCompositeOnly(SSD, () => gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 9)));
