@@ -10,3 +10,8 @@ export {BFN_DISCRETISED_LOSS, bfnDiscretisedLoss} from './discretised_loss/op';
 export type {DiscretisedLossOptions} from './discretised_loss/op';
 export {BFN_DISCRETE_LOSS, bfnDiscreteLoss} from './discrete_loss/op';
 export type {DiscreteLossOptions} from './discrete_loss/op';
+export {ContinuousFlow, DiscreteFlow, DiscretisedFlow, NoiseSource} from './flows/flows';
+export type {BayesianFlow, CategoricalParams, GaussianParams} from './flows/flows';
+export {BFN} from './model/bfn';
+export type {BFNOptions, SampleOptions} from './model/bfn';
+export {continuousPrediction, discretisedBinProbs, discretisedParams} from './model/output';
