@@ -64,7 +64,7 @@ async function main() {
       const repetitions: BenchRow[][] = [];
       for (let i = 0; i < repeat; i++) {
         if (repeat > 1) console.log(`  repetition ${i + 1} of ${repeat}`);
-        repetitions.push(await suite.run(backend, {quick, emulated: status.emulated === true}));
+        repetitions.push(await suite.run(backend, {quick, emulated: status.emulated === true, repetition: i}));
       }
       const got = mergeRepetitions(repetitions);
       console.log(markdownTable(got) + '\n');

@@ -10,6 +10,11 @@ export interface BenchSuiteOptions {
   quick: boolean;
   /** True when the active backend is software emulation (SwiftShader): use the emulation sizes. */
   emulated: boolean;
+  /**
+   * Which repetition this is (0-based) when the runner repeats the suite (`--repeat=K`): a suite may run its
+   * costly cases (large sizes, slow baselines) in repetition 0 only; their rows then hold one repetition.
+   */
+  repetition?: number;
 }
 
 export interface BenchSuite {
