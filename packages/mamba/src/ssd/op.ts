@@ -11,6 +11,7 @@ import {ssdBackwardHostKernels, ssdForwardHostKernels} from './cpu';
 import {ssdGradient} from './grad';
 import {SSD_SCAN} from './scan_contract';
 import {ssdScanHostKernels} from './scan_cpu';
+import {ssdForwardWebGPU, ssdScanWebGPU} from './webgpu';
 
 export {SSD, SSD_GRAD};
 
@@ -45,12 +46,15 @@ function register(kernelName: string, kernels: Record<string, KernelFunc | undef
 // Backward kernels and the scan primitive (the gradient runs one or the other); the forward kernels are registered
 // by defineOp below.
 register(SSD_GRAD, ssdBackwardHostKernels);
-register(SSD_SCAN, {...ssdScanHostKernels});
+register(SSD_SCAN, {...ssdScanHostKernels, webgpu: ssdScanWebGPU});
 
-/** Kernels: cpu and wasm (JS host kernels); the composite elsewhere (see `lastDispatch('TfjsExtSSD')`). */
+/**
+ * Kernels: cpu and wasm (JS host kernels), webgpu (WGSL scan programs; backward composed of scans); the composite
+ * elsewhere (see `lastDispatch('TfjsExtSSD')`).
+ */
 export const ssdOp = defineOp<SSDInputs, SSDAttrs>({
   kernelName: SSD,
-  kernels: {...ssdForwardHostKernels},
+  kernels: {...ssdForwardHostKernels, webgpu: ssdForwardWebGPU},
   gradient: ssdGradient,
   composite: (inputs, {chunkSize}) => ssdComposite(inputs, chunkSize),
 });

@@ -9,7 +9,7 @@ import {SSDDims, ssdChunkedReference, ssdSequentialReference} from './reference'
 import {makeProblem, toTensors} from './test_util';
 
 /** Backends with a registered SSD kernel; the others run the composite. */
-const KERNEL_BACKENDS: string[] = ['cpu', 'wasm'];
+const KERNEL_BACKENDS: string[] = ['cpu', 'wasm', 'webgpu'];
 
 const TOL = {atol: 2e-5, rtol: 2e-4};
 
