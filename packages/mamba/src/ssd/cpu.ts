@@ -1,5 +1,6 @@
 /**
- * Host kernels (cpu, wasm) of the SSD scan, forward and backward, in plain JS over typed arrays.
+ * The plain-JS host implementation (cpu, wasm) of the SSD scan, forward and backward, over typed arrays (the
+ * fallback where SIMD WebAssembly is missing; host_impl.ts picks).
  *
  * They run the recurrence itself rather than the chunked matmul form: in scalar JS the recurrence costs 4 flops
  * per state element and step (update + output, state P x N kept in a float64 buffer that stays in L1), the chunked
@@ -14,9 +15,7 @@
  *   ddt_t = x_t^T g_t B_t + A alpha_t <g_t, h_{t-1}>,   dA = sum_t dt_t alpha_t <g_t, h_{t-1}>
  *   dD = sum_t <dy_t, x_t>,   dInitialState = alpha_1 g_1.
  */
-import {hostKernels} from '@tfjs-ext/core';
 import type {HostTensor} from '@tfjs-ext/core';
-import type {SSDAttrs} from './contract';
 
 type F32 = Float32Array;
 
@@ -27,7 +26,7 @@ function dims(x: HostTensor, B: HostTensor) {
 }
 
 /** y [batch, L, H, P] and finalState [batch, H, P, N]. */
-export function ssdForwardHost(inputs: Record<string, HostTensor>): [F32, F32] {
+export function ssdForwardHost(inputs: Record<string, HostTensor>): F32[] {
   const {x, dt, A, B, C, D, initialState} = inputs;
   const {batch, L, H, P, G, N, perGroup} = dims(x, B);
   const xv = x.values as F32, dtv = dt.values as F32, Av = A.values as F32, Bv = B.values as F32;
@@ -150,14 +149,3 @@ export function ssdBackwardHost(inputs: Record<string, HostTensor>, Q: number): 
   }
   return [dx, ddt, dA, Float32Array.from(dB), Float32Array.from(dC), dD, dInit];
 }
-
-export const ssdForwardHostKernels = hostKernels<SSDAttrs>((inputs) => {
-  const [y, finalState] = ssdForwardHost(inputs);
-  return [{shape: inputs.x.shape, values: y}, {shape: inputs.initialState.shape, values: finalState}];
-});
-
-export const ssdBackwardHostKernels = hostKernels<SSDAttrs>((inputs, {chunkSize}) => {
-  const grads = ssdBackwardHost(inputs, chunkSize);
-  const shapes = ['x', 'dt', 'A', 'B', 'C', 'D', 'initialState'].map((name) => inputs[name].shape);
-  return grads.map((values, i) => ({shape: shapes[i], values}));
-});

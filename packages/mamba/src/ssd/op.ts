@@ -7,10 +7,9 @@ import {assertArg, assertDtype, assertKnownKeys, assertPositiveInt, assertRank, 
 import type {KernelFunc} from '@tfjs-ext/core';
 import {ssdComposite} from './composite';
 import {SSD, SSD_GRAD, SSDAttrs} from './contract';
-import {ssdBackwardHostKernels, ssdForwardHostKernels} from './cpu';
 import {ssdGradient} from './grad';
+import {ssdBackwardHostKernels, ssdForwardHostKernels, ssdScanHostKernels} from './host_impl';
 import {SSD_SCAN} from './scan_contract';
-import {ssdScanHostKernels} from './scan_cpu';
 import {ssdForwardWebGPU, ssdScanWebGPU} from './webgpu';
 
 export {SSD, SSD_GRAD};
@@ -49,7 +48,7 @@ register(SSD_GRAD, ssdBackwardHostKernels);
 register(SSD_SCAN, {...ssdScanHostKernels, webgpu: ssdScanWebGPU});
 
 /**
- * Kernels: cpu and wasm (JS host kernels), webgpu (WGSL scan programs; backward composed of scans); the composite
+ * Kernels: cpu and wasm (host kernels: SIMD WebAssembly, plain JS where SIMD is missing), webgpu (WGSL scan programs; backward composed of scans); the composite
  * elsewhere (see `lastDispatch('TfjsExtSSD')`).
  */
 export const ssdOp = defineOp<SSDInputs, SSDAttrs>({

@@ -1,14 +1,13 @@
 /**
- * Host kernel (cpu, wasm) of the scan primitive (scan_contract.ts): the recurrence in float64, as cpu.ts's
+ * Plain-JS host implementation (cpu, wasm) of the scan primitive (scan_contract.ts): the recurrence in float64, as cpu.ts's
  * forward but with the log-decay `la` and the input scale `s` as separate inputs. Used where the backward is
  * composed of scans (the tests force that path on host backends to check it against the float64 oracle).
  */
-import {hostKernels} from '@tfjs-ext/core';
 import type {HostTensor} from '@tfjs-ext/core';
 
 type F32 = Float32Array;
 
-export function ssdScanHost(inputs: Record<string, HostTensor>): [F32, F32] {
+export function ssdScanHost(inputs: Record<string, HostTensor>): F32[] {
   const {x, la, s, A, B, C, D, initialState} = inputs;
   const [batch, L, H, P] = x.shape;
   const [, , G, N] = B.shape;
@@ -41,8 +40,3 @@ export function ssdScanHost(inputs: Record<string, HostTensor>): [F32, F32] {
   }
   return [y, finalState];
 }
-
-export const ssdScanHostKernels = hostKernels<object>((inputs) => {
-  const [y, finalState] = ssdScanHost(inputs);
-  return [{shape: inputs.x.shape, values: y}, {shape: inputs.initialState.shape, values: finalState}];
-});

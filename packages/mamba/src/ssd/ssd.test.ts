@@ -4,6 +4,7 @@ import {lastDispatch, withCompositeOnly} from '@tfjs-ext/core';
 import {checkGradients, describeBackends, expectClose, expectNoLeaks, expectThrowsMatching,
         toFloat64} from '@tfjs-ext/core/testing';
 import {withScanBackward} from './grad';
+import {activeHostSSDImpl, withHostSSDImpl} from './host_impl';
 import {SSD, ssd} from './op';
 import {SSDDims, ssdChunkedReference, ssdSequentialReference} from './reference';
 import {makeProblem, toTensors} from './test_util';
@@ -82,6 +83,35 @@ describeBackends('mamba: ssd', ({backend}) => {
   it('gradients of all seven inputs match finite differences (groups 2 of 4 heads, batch 2, chunk 3, L 7)',
      () => gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 8));
   if (backend === 'cpu' || backend === 'wasm') {
+    it('host implementations: SIMD WebAssembly is the default; the plain-JS fallback equals the oracle too',
+       async () => {
+         expect(activeHostSSDImpl().name).to.equal('simd');
+         await withHostSSDImpl('js', async () => {
+           expect(activeHostSSDImpl().name).to.equal('js');
+           const problem = makeProblem({batch: 2, L: 23, H: 4, P: 3, G: 2, N: 5}, 77, true, true);
+           const {x, dt, A, B, C, D, initialState} = toTensors(problem);
+           const {y, finalState} = ssd(x, dt, A, B, C, {chunkSize: 7, D, initialState});
+           const ref = ssdSequentialReference(problem.f64, problem.dims);
+           expectClose(await toFloat64(y), ref.y, {...TOL, name: 'js y'});
+           expectClose(await toFloat64(finalState), ref.finalState, {...TOL, name: 'js finalState'});
+           tf.dispose([x, dt, A, B, C, D!, initialState!, y, finalState]);
+           await gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 12);
+           await withScanBackward(() => gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 13));
+         });
+       });
+    it('SIMD kernels with N and P multiples of 4 (the vector loops) and odd tails equal the oracle', async () => {
+      for (const [P, N, G] of [[8, 16, 1], [5, 9, 2]]) {
+        const dims = {batch: 1, L: 30, H: 2, P, G, N};
+        const problem = makeProblem(dims, 40 + P, true, true);
+        const {x, dt, A, B, C, D, initialState} = toTensors(problem);
+        const {y, finalState} = ssd(x, dt, A, B, C, {chunkSize: 8, D, initialState});
+        const ref = ssdSequentialReference(problem.f64, problem.dims);
+        expectClose(await toFloat64(y), ref.y, {atol: 1e-4, rtol: 5e-4, name: `y P${P} N${N}`});
+        expectClose(await toFloat64(finalState), ref.finalState, {atol: 1e-4, rtol: 5e-4, name: 'finalState'});
+        tf.dispose([x, dt, A, B, C, D!, initialState!, y, finalState]);
+      }
+      await gradCase({batch: 1, L: 10, H: 2, P: 4, G: 1, N: 8}, 4, 14);
+    });
     it('the backward composed of scans (the webgpu path) matches finite differences too', async () => {
       await withScanBackward(() => gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 10));
       await withScanBackward(() => gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 11));

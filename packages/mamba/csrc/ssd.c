@@ -1,0 +1,173 @@
+// SSD scan kernels (forward and backward) in f32x4 SIMD128, over the recurrence
+//   h_t = alpha_t h_{t-1} + s_t x_t B_t^T   (h is P x N),   y_t = h_t C_t + D x_t,
+// with alpha_t = exp(la_t A) computed by the caller (one exp per step and head). Layouts (row-major):
+// x [batch, L, H, P], alpha and s [batch, L, H], B and C [batch, L, G, N], states [batch, H, P, N]; head h reads
+// group h / (H / G). No libc, no data segments, no allocation: every buffer is passed in (see
+// packages/core/src/simd/README.md).
+#include <wasm_simd128.h>
+
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+static inline void copy_f32(float *dst, const float *src, int n) {
+  for (int i = 0; i < n; i++) dst[i] = src[i];
+}
+
+// One step on one head: st = alpha st + u_p B (each row p), and, if y != 0, y[p] = st[p] . C + d x[p].
+// Two rows at a time share the loads of B and C.
+static void step(float *st, const float *x, const float *Bt, const float *Ct, float alpha, float s, float d,
+                 float *y, int P, int N) {
+  const int N4 = N & ~3;
+  const v128_t va = wasm_f32x4_splat(alpha);
+  int p = 0;
+  for (; p + 1 < P; p += 2) {
+    float *r0 = st + p * N, *r1 = r0 + N;
+    const float u0 = s * x[p], u1 = s * x[p + 1];
+    const v128_t vu0 = wasm_f32x4_splat(u0), vu1 = wasm_f32x4_splat(u1);
+    v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = wasm_f32x4_splat(0.f);
+    for (int n = 0; n < N4; n += 4) {
+      const v128_t b = wasm_v128_load(Bt + n), c = wasm_v128_load(Ct + n);
+      const v128_t h0 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r0 + n), va), wasm_f32x4_mul(vu0, b));
+      const v128_t h1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r1 + n), va), wasm_f32x4_mul(vu1, b));
+      wasm_v128_store(r0 + n, h0);
+      wasm_v128_store(r1 + n, h1);
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(h0, c));
+      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(h1, c));
+    }
+    float t0 = hsum(acc0), t1 = hsum(acc1);
+    for (int n = N4; n < N; n++) {
+      r0[n] = r0[n] * alpha + u0 * Bt[n];
+      r1[n] = r1[n] * alpha + u1 * Bt[n];
+      t0 += r0[n] * Ct[n];
+      t1 += r1[n] * Ct[n];
+    }
+    if (y) {
+      y[p] = t0 + d * x[p];
+      y[p + 1] = t1 + d * x[p + 1];
+    }
+  }
+  for (; p < P; p++) {
+    float *r0 = st + p * N;
+    const float u0 = s * x[p];
+    float t0 = 0.f;
+    for (int n = 0; n < N; n++) {
+      r0[n] = r0[n] * alpha + u0 * Bt[n];
+      t0 += r0[n] * Ct[n];
+    }
+    if (y) y[p] = t0 + d * x[p];
+  }
+}
+
+__attribute__((export_name("ssd_forward_scratch"))) int ssd_forward_scratch(int P, int N) { return P * N; }
+
+// y and finalState of the scan (D may be 0: no skip term).
+__attribute__((export_name("ssd_forward")))
+void ssd_forward(const float *x, const float *alpha, const float *s, const float *B, const float *C, const float *D,
+                 const float *s0, float *y, float *finalState, int batch, int L, int H, int P, int G, int N,
+                 float *scratch) {
+  const int PN = P * N, perGroup = H / G;
+  for (int b = 0; b < batch; b++) {
+    for (int h = 0; h < H; h++) {
+      const int g = h / perGroup;
+      copy_f32(scratch, s0 + (b * H + h) * PN, PN);
+      for (int t = 0; t < L; t++) {
+        const int ti = (b * L + t) * H + h, bo = ((b * L + t) * G + g) * N;
+        step(scratch, x + ti * P, B + bo, C + bo, alpha[ti], s[ti], D ? D[h] : 0.f, y + ti * P, P, N);
+      }
+      copy_f32(finalState + (b * H + h) * PN, scratch, PN);
+    }
+  }
+}
+
+__attribute__((export_name("ssd_backward_scratch")))
+int ssd_backward_scratch(int L, int P, int N, int Q) {
+  const int chunks = (L + Q - 1) / Q;
+  return (chunks + Q + 2) * P * N + 2 * N;
+}
+
+// Backward of the scan with s = dt (the SSD): dx, dB and dC (summed over a group's heads), dInitialState, and per
+// step dAlpha_t = <g_t, h_{t-1}> and w_t = x_t . (g_t B_t) (the caller forms ddt and dA from them). States are
+// kept at chunk boundaries (every Q steps) and each chunk's Q states recomputed, then walked backwards with the
+// adjoint g_t = alpha_{t+1} g_{t+1} + dy_t C_t^T.
+__attribute__((export_name("ssd_backward")))
+void ssd_backward(const float *x, const float *alpha, const float *dt, const float *B, const float *C,
+                  const float *D, const float *s0, const float *dy, const float *dFinal, float *dx, float *dB,
+                  float *dC, float *dInit, float *dAlpha, float *w, int batch, int L, int H, int P, int G, int N,
+                  int Q, float *scratch) {
+  const int PN = P * N, perGroup = H / G, chunks = (L + Q - 1) / Q, N4 = N & ~3;
+  float *bounds = scratch, *states = bounds + chunks * PN, *gAdj = states + (Q + 1) * PN;
+  float *dBrow = gAdj + PN, *dCrow = dBrow + N;
+  for (int i = 0; i < batch * L * G * N; i++) dB[i] = dC[i] = 0.f;
+  for (int b = 0; b < batch; b++) {
+    for (int h = 0; h < H; h++) {
+      const int g = h / perGroup;
+      const float d = D ? D[h] : 0.f;
+      copy_f32(states, s0 + (b * H + h) * PN, PN);
+      for (int c = 0; c < chunks; c++) {
+        copy_f32(bounds + c * PN, states, PN);
+        const int end = (c + 1) * Q < L ? (c + 1) * Q : L;
+        for (int t = c * Q; t < end; t++) {
+          const int ti = (b * L + t) * H + h, bo = ((b * L + t) * G + g) * N;
+          step(states, x + ti * P, B + bo, C + bo, alpha[ti], dt[ti], 0.f, 0, P, N);
+        }
+      }
+      copy_f32(gAdj, dFinal + (b * H + h) * PN, PN);
+      for (int c = chunks - 1; c >= 0; c--) {
+        const int t0 = c * Q, len = (t0 + Q < L ? t0 + Q : L) - t0;
+        copy_f32(states, bounds + c * PN, PN);
+        for (int l = 0; l < len; l++) {
+          const int ti = (b * L + t0 + l) * H + h, bo = ((b * L + t0 + l) * G + g) * N;
+          copy_f32(states + (l + 1) * PN, states + l * PN, PN);
+          step(states + (l + 1) * PN, x + ti * P, B + bo, C + bo, alpha[ti], dt[ti], 0.f, 0, P, N);
+        }
+        for (int l = len - 1; l >= 0; l--) {
+          const int ti = (b * L + t0 + l) * H + h, bo = ((b * L + t0 + l) * G + g) * N;
+          const float a = alpha[ti], step_dt = dt[ti];
+          const float *before = states + l * PN, *after = before + PN, *Bt = B + bo, *Ct = C + bo;
+          const float *xt = x + ti * P, *dyt = dy + ti * P;
+          const v128_t va = wasm_f32x4_splat(a);
+          for (int n = 0; n < N; n++) dBrow[n] = dCrow[n] = 0.f;
+          v128_t vAlpha = wasm_f32x4_splat(0.f);
+          float dAlphaTail = 0.f, wt = 0.f;
+          for (int p = 0; p < P; p++) {
+            const float dyp = dyt[p], xp = xt[p];
+            const v128_t vdy = wasm_f32x4_splat(dyp), vx = wasm_f32x4_splat(xp);
+            float *gr = gAdj + p * N;
+            const float *hb = before + p * N, *ha = after + p * N;
+            v128_t vgB = wasm_f32x4_splat(0.f);
+            for (int n = 0; n < N4; n += 4) {
+              const v128_t gv = wasm_f32x4_add(wasm_v128_load(gr + n), wasm_f32x4_mul(vdy, wasm_v128_load(Ct + n)));
+              wasm_v128_store(dCrow + n, wasm_f32x4_add(wasm_v128_load(dCrow + n),
+                                                        wasm_f32x4_mul(vdy, wasm_v128_load(ha + n))));
+              vgB = wasm_f32x4_add(vgB, wasm_f32x4_mul(gv, wasm_v128_load(Bt + n)));
+              wasm_v128_store(dBrow + n, wasm_f32x4_add(wasm_v128_load(dBrow + n), wasm_f32x4_mul(gv, vx)));
+              vAlpha = wasm_f32x4_add(vAlpha, wasm_f32x4_mul(gv, wasm_v128_load(hb + n)));
+              wasm_v128_store(gr + n, wasm_f32x4_mul(gv, va));
+            }
+            float gB = hsum(vgB);
+            for (int n = N4; n < N; n++) {
+              const float gv = gr[n] + dyp * Ct[n];
+              dCrow[n] += dyp * ha[n];
+              gB += gv * Bt[n];
+              dBrow[n] += gv * xp;
+              dAlphaTail += gv * hb[n];
+              gr[n] = gv * a;
+            }
+            dx[ti * P + p] = step_dt * gB + d * dyp;
+            wt += xp * gB;
+          }
+          float *dBt = dB + bo, *dCt = dC + bo;
+          for (int n = 0; n < N; n++) {
+            dBt[n] += step_dt * dBrow[n];
+            dCt[n] += dCrow[n];
+          }
+          dAlpha[ti] = hsum(vAlpha) + dAlphaTail;
+          w[ti] = wt;
+        }
+      }
+      copy_f32(dInit + (b * H + h) * PN, gAdj, PN);
+    }
+  }
+}
