@@ -1,0 +1,168 @@
+/**
+ * Trains a character-level Mamba-2 LM (`mambaLM`: the SSD scan in every block) on Debian's fortunes with the
+ * transformer LM example's corpus, tokenizer and budget (same steps, batch, context, learning rate and batches;
+ * a parameter count within 10% of the transformer's). Checkpoints every `--checkpointEvery` steps (weights, Adam
+ * slots, step, RNG state, losses) into `--out`; `--resume` continues from there. At the end it writes the loss
+ * curve (loss.json, loss.csv, loss.png), the model, and prints a sample generated over the recurrent state.
+ *
+ *   node --conditions=tfjs-ext-source --import tsx examples/node/mamba/train.ts [--steps 1000] [--resume] [--help]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import {BackendName, initBackend, useBestBackend} from '@tfjs-ext/core';
+import {causalLM, causalLMLoss} from '@tfjs-ext/attention';
+import {generate, mambaLM, MambaLMConfig} from '@tfjs-ext/mamba';
+import {parseFlags, ProgressBar, runExample, TrainingCheckpoint, withSeededMathRandom, writeLinePlot,
+        writeModel} from '../common';
+import {decode, encode, loadCorpus, VOCAB} from '../lm/corpus';
+
+const FLAGS = {
+  steps: {default: 1000, help: 'optimiser steps (the transformer example\'s budget)'},
+  batch: {default: 16, help: 'sequences per step'},
+  context: {default: 64, help: 'training window (tokens per sequence)'},
+  dModel: {default: 64, help: 'model width'},
+  layers: {default: 5, help: 'residual Mamba2 blocks'},
+  dState: {default: 64, help: 'SSM state size N'},
+  headDim: {default: 32, help: 'head size P (heads = expand * dModel / headDim)'},
+  expand: {default: 2, help: 'dInner = expand * dModel'},
+  chunkSize: {default: 64, help: 'SSD chunk length'},
+  lr: {default: 3e-3, help: 'Adam learning rate'},
+  seed: {default: 1, help: 'seed of the initialisation and the batches'},
+  evalEvery: {default: 50, help: 'validation loss every N steps'},
+  checkpointEvery: {default: 100, help: 'checkpoint every N steps (0: only at the end)'},
+  sampleLength: {default: 300, help: 'characters of the sample printed at the end (0: none)'},
+  backend: {default: 'best', help: 'best | cpu | wasm | webgpu | tensorflow'},
+  out: {default: path.join(__dirname, 'checkpoint'), help: 'output folder (checkpoint, model, loss curve)'},
+  resume: {default: false, help: 'continue from the checkpoint in --out'},
+};
+
+/** The transformer example's defaults (examples/node/lm/train.ts), for the parameter comparison. */
+const TRANSFORMER = {vocabSize: VOCAB.length, maxLength: 1280, dModel: 64, numLayers: 2, numHeads: 4, numKvHeads: 2};
+
+/**
+ * The batch sampler's generator (the transformer example's, so both models see the same batches), with its
+ * state exposed so a checkpoint can restore it.
+ */
+class BatchRandom {
+  constructor(public state: number) {}
+  next(): number {
+    this.state = (Math.imul(this.state ^ (this.state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return this.state / 4294967296;
+  }
+}
+
+/** `count` random windows of `context + 1` tokens: inputs are the first `context`, targets the last. */
+function sampleBatch(tokens: Int32Array, count: number, context: number, random: BatchRandom) {
+  const inputs = new Int32Array(count * context), targets = new Int32Array(count * context);
+  for (let b = 0; b < count; b++) {
+    const start = Math.floor(random.next() * (tokens.length - context - 1));
+    inputs.set(tokens.subarray(start, start + context), b * context);
+    targets.set(tokens.subarray(start + 1, start + context + 1), b * context);
+  }
+  return {inputs: tf.tensor2d(inputs, [count, context], 'int32'), targets: tf.tensor2d(targets, [count, context], 'int32')};
+}
+
+function crossEntropy(model: tf.LayersModel, inputs: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  return causalLMLoss(model.apply(inputs, {training: true}) as tf.Tensor3D, targets);  // logits [batch, context, vocab]
+}
+
+runExample(async () => {
+  const flags = parseFlags('train.ts: a character-level Mamba-2 LM on Debian\'s fortunes', FLAGS);
+  const backend = flags.backend === 'best' ? await useBestBackend() : await initBackend(flags.backend as BackendName);
+  if (!backend.available) throw new Error(`backend ${flags.backend} is unavailable: ${backend.reason}`);
+  console.log(`backend: ${backend.name} (${backend.device})`);
+
+  const corpus = loadCorpus();
+  console.log(`corpus: ${corpus.fortunes} fortunes, ${corpus.train.length} training + ${corpus.validation.length} ` +
+              `validation characters, vocabulary ${VOCAB.length}`);
+  const config: MambaLMConfig = {
+    vocabSize: VOCAB.length, dModel: flags.dModel, numLayers: flags.layers, dState: flags.dState,
+    headDim: flags.headDim, expand: flags.expand, chunkSize: flags.chunkSize, seed: flags.seed, name: 'fortune_mamba',
+  };
+  const checkpoint = new TrainingCheckpoint(path.join(flags.out, 'training'));
+  const optimizer = tf.train.adam(flags.lr);
+  const random = new BatchRandom(flags.seed >>> 0);  // seeded: runs are reproducible
+  const validationBatch = sampleBatch(corpus.validation, flags.batch, flags.context, random);
+  let model = withSeededMathRandom(flags.seed, () => mambaLM(config));  // same initial weights every run
+  let losses: number[] = [];
+  let validation: Array<{step: number; loss: number}> = [];
+  let startStep = 0;
+  if (flags.resume) {
+    if (!checkpoint.exists()) throw new Error(`--resume: no checkpoint in ${checkpoint.dir}`);
+    const saved = await checkpoint.load({optimizers: {adam: optimizer}});
+    model.dispose();
+    model = saved.models.model;
+    const state = saved.state as {step: number; random: number; losses: number[]; validation: typeof validation;
+                                  flags: Record<string, unknown>};
+    for (const k of ['batch', 'context', 'dModel', 'layers', 'dState', 'headDim', 'expand', 'lr', 'seed'] as const) {
+      if (state.flags[k] !== flags[k]) throw new Error(`--resume: --${k} is ${flags[k]} but the checkpoint used ${state.flags[k]}`);
+    }
+    ({step: startStep, losses, validation} = state);
+    random.state = state.random;
+    console.log(`resumed from ${checkpoint.dir} at step ${startStep}`);
+  }
+  const transformer = causalLM(TRANSFORMER);
+  const [mambaParams, transformerParams] = [model.countParams(), transformer.countParams()];
+  transformer.dispose();
+  console.log(`model: ${flags.layers} Mamba2 blocks, dModel ${flags.dModel}, dState ${flags.dState}, ` +
+              `${(flags.expand * flags.dModel) / flags.headDim} heads of ${flags.headDim}: ${mambaParams} parameters; ` +
+              `the transformer example at its defaults: ${transformerParams} ` +
+              `(${(100 * (mambaParams / transformerParams - 1)).toFixed(1)}%)`);
+
+  const evaluate = async (step: number) => {
+    const loss = tf.tidy(() => crossEntropy(model, validationBatch.inputs, validationBatch.targets));
+    validation.push({step, loss: (await loss.data())[0]});
+    loss.dispose();
+  };
+  const save = (step: number) => checkpoint.save({
+    models: {model}, optimizers: {adam: optimizer},
+    state: {step, random: random.state, losses, validation, flags},
+  });
+
+  if (startStep === 0) await evaluate(0);
+  const bar = new ProgressBar(flags.steps, {startAt: startStep});
+  const t0 = performance.now();
+  for (let step = startStep + 1; step <= flags.steps; step++) {
+    const {inputs, targets} = sampleBatch(corpus.train, flags.batch, flags.context, random);
+    const loss = optimizer.minimize(() => crossEntropy(model, inputs, targets), true)!;
+    losses.push((await loss.data())[0]);
+    tf.dispose([loss, inputs, targets]);
+    if (step % flags.evalEvery === 0 || step === flags.steps) await evaluate(step);
+    if (flags.checkpointEvery > 0 && step % flags.checkpointEvery === 0 && step < flags.steps) await save(step);
+    const recent = losses.slice(-20);
+    bar.update(step, `loss ${(recent.reduce((a, l) => a + l, 0) / recent.length).toFixed(3)}` +
+                     `  val ${validation[validation.length - 1].loss.toFixed(3)}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const trained = flags.steps - startStep;
+  console.log(`trained ${trained} steps in ${seconds.toFixed(1)} s ` +
+              `(${((trained * flags.batch * flags.context) / Math.max(seconds, 1e-9)).toFixed(0)} tokens/s)`);
+  console.log(`validation loss: ${validation.map((v) => `step ${v.step}: ${v.loss.toFixed(3)}`).join(', ')}\n`);
+
+  await save(flags.steps);
+  fs.writeFileSync(path.join(flags.out, 'loss.json'),
+                   JSON.stringify({backend: backend.name, parameters: mambaParams, transformerParameters: transformerParams,
+                                   seconds, train: losses, validation}, null, 1));
+  fs.writeFileSync(path.join(flags.out, 'loss.csv'),
+                   'step,train_loss\n' + losses.map((l, i) => `${i + 1},${l}`).join('\n') + '\n');
+  await writeLinePlot(path.join(flags.out, 'loss.png'), [
+    {name: 'train (mean of 20 steps)', points: losses.map((_, i) => {
+      const w = losses.slice(Math.max(0, i - 19), i + 1);
+      return [i + 1, w.reduce((a, b) => a + b, 0) / w.length];
+    })},
+    {name: 'validation', points: validation.map((v) => [v.step, v.loss])},
+  ], {title: 'fortunes Mamba-2 LM: cross-entropy', x: 'step', y: 'nats/char'});
+  // The model alone, for generate.ts.
+  await writeModel(model, flags.out, {config, vocab: VOCAB.join(''), context: flags.context, steps: flags.steps});
+  console.log(`saved the model, loss.json, loss.csv and loss.png to ${flags.out}`);
+
+  if (flags.sampleLength > 0) {
+    const [tokens] = await generate(model, [Array.from(encode('A '))], flags.sampleLength,
+                                    {temperature: 0.8, seed: flags.seed});
+    console.log(`\nsample (temperature 0.8, recurrent state, no window):\nA ${decode(tokens)}`);
+  }
+  tf.dispose([validationBatch.inputs, validationBatch.targets]);
+  optimizer.dispose();
+  model.dispose();
+});
