@@ -16,6 +16,7 @@ import {flashAttention} from '@tfjs-ext/attention';
 import {hasKernel, randomFloat32, withCompositeOnly} from '@tfjs-ext/core';
 import type {BackendName} from '@tfjs-ext/core';
 import {BenchOptions, BenchRow, BenchSuite, BenchVariant, measureVariant, runCase} from '@tfjs-ext/core/bench';
+import {activeHostSSDImpl, hostSSDImplNames, withHostSSDImpl} from './host_impl';
 import {SSD, ssd} from './op';
 
 const H = 8, P = 64, N = 64, Q = 64;
@@ -101,53 +102,76 @@ function torchPeer(sizes: number[], repeats: number): {version: string; rows: Pe
   return {version: `${out.torch}, ${out.threads} thread`, rows: out.rows};
 }
 
-/** A row for a contender timed elsewhere (the peer): ratios against the case's baseline from this run. */
-function externalRow(rows: BenchRow[], variantName: string, medianMs: number, runs: number, flops: number): BenchRow {
-  const base = rows.find((r) => r.baseline)!;
-  return {op: base.op, backend: base.backend, size: base.size, variant: variantName, baseline: false, medianMs,
-          minMs: null, runs, gflops: flops / (medianMs * 1e6), gbps: null,
-          speedup: base.medianMs === null ? null : base.medianMs / medianMs, peakMB: null};
+const oursName = (backend: string) => `ssd (${!hasKernel(SSD, backend) ? 'composite path' :
+    backend === 'cpu' || backend === 'wasm' ? `${activeHostSSDImpl().name === 'simd' ? 'SIMD wasm' : 'plain-JS'} kernel` :
+    'WGSL kernels'})`;
+
+/** A row from a measurement, with the ratio to the case's baseline measured in the same run. */
+function toRow(op: string, size: string, variantName: string, m: Measured | Error, flops: number,
+               baseMs: number | null): BenchRow {
+  const row: BenchRow = {op, backend: tf.getBackend(), size, variant: variantName, baseline: baseMs === null,
+                         medianMs: null, minMs: null, runs: 0, gflops: null, gbps: null, speedup: null, peakMB: null};
+  if (m instanceof Error) {
+    row.error = m.message.split('\n')[0].slice(0, 120);
+    return row;
+  }
+  Object.assign(row, {medianMs: m.medianMs, minMs: m.minMs, runs: m.runs, gflops: flops / (m.medianMs * 1e6),
+                      speedup: baseMs === null ? 1 : baseMs / m.medianMs,
+                      peakMB: m.peakBytes === undefined ? null : m.peakBytes / 2 ** 20,
+                      kernelPeakMB: m.kernelPeakBytes === undefined ? null : m.kernelPeakBytes / 2 ** 20});
+  return row;
 }
 
-const oursName = (backend: string) => `ssd (${hasKernel(SSD, backend) ? 'JS host kernel' : 'composite path'})`;
+type Measured = Awaited<ReturnType<typeof measureVariant>>;
+
+async function measure(v: BenchVariant, opts: BenchOptions): Promise<Measured | Error> {
+  return measureVariant(v, opts).catch((e) => e instanceof Error ? e : new Error(String(e)));
+}
 
 async function ssdCases(backend: BackendName, sizes: number[], emulated: boolean,
                         peer: {version: string; rows: PeerRow[]} | null): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  const host = backend === 'cpu' || backend === 'wasm';
   for (const training of [false, true]) {
     for (const L of sizes) {
       const inp = makeInputs(L);
-      const candidates = [variant(oursName(backend), inp, training, oursFn)];
-      const opts: BenchOptions = L >= 16384 ? {warmup: 0, repeats: 1} : L >= 4096 ?
-          {warmup: 1, repeats: 3, maxMsPerVariant: 1} : {warmup: 1, repeats: 5, maxMsPerVariant: 8000};
-      const flops = ssdFlops(L, training);
-      const composite = variant('chunked tf composite', inp, training, oursFn, (f) => withCompositeOnly(SSD, f));
-      // The cpu backend's composite fwd+bwd at L=16384 takes minutes per run: there our kernel is the only row.
-      const skipComposite = training && L >= 16384 && backend === 'cpu';
-      if (skipComposite) notesSeen.push('cpu, forward+backward, L=16384: the composite was not run (minutes per run)');
-      const caseRows = await runCase({
-        op: `${training ? 'forward+backward' : 'forward'}${emulated ? ' (SwiftShader emulation)' : ''}`,
-        size: `L=${L}`, flops, candidates: skipComposite ? [] : candidates,
-        baseline: skipComposite ? candidates[0] : composite,
-      }, opts);
-      if (L <= 1024) {
-        // minutes per run beyond L = 1024 (tf ops per step), so measured once here and only at L <= 1024
-        try {
-          const m = await measureVariant(variant('naive', inp, training, naiveScan), {warmup: 0, repeats: 1});
-          const row = externalRow(caseRows, 'naive sequential scan (tf ops, 1 run)', m.medianMs, m.runs, flops);
-          row.peakMB = m.peakBytes === undefined ? null : m.peakBytes / 2 ** 20;
-          caseRows.push(row);
-        } catch (e) {
-          notesSeen.push(`naive scan L=${L}: ${String(e).slice(0, 120)}`);
-        }
+      const op = `${training ? 'forward+backward' : 'forward'}${emulated ? ' (SwiftShader emulation)' : ''}`;
+      const size = `L=${L}`, flops = ssdFlops(L, training);
+      // Each contender gets its own repeats: the baselines take seconds to minutes per run at large L.
+      const big = L >= 4096;
+      let baseMs: number | null = null;
+      // The cpu backend's composite fwd+bwd at L=16384 takes minutes per run: not run there.
+      if (!(training && L >= 16384 && backend === 'cpu')) {
+        const m = await measure(variant('chunked tf composite', inp, training, oursFn, (f) => withCompositeOnly(SSD, f)),
+                                big ? {warmup: 0, repeats: 1} : {warmup: 1, repeats: 3, maxMsPerVariant: 5000});
+        rows.push(toRow(op, size, 'chunked tf composite', m, flops, null));
+        baseMs = m instanceof Error ? null : m.medianMs;
+      } else {
+        notesSeen.push('cpu, forward+backward, L=16384: the composite was not run (minutes per run)');
+      }
+      const ours = await measure(variant(oursName(backend), inp, training, oursFn),
+                                 {warmup: 1, repeats: L >= 16384 ? 3 : 5, maxMsPerVariant: 5000});
+      rows.push(toRow(op, size, oursName(backend), ours, flops, baseMs));
+      if (host && L <= 1024 && hostSSDImplNames().includes('js') && activeHostSSDImpl().name !== 'js') {
+        const js = await measure(variant('js', inp, training, oursFn, (f) => withHostSSDImpl('js', f)),
+                                 {warmup: 1, repeats: 3, maxMsPerVariant: 5000});
+        rows.push(toRow(op, size, 'ssd (plain-JS kernel forced)', js, flops, baseMs));
+      }
+      if (L <= 1024 && !training) {
+        // minutes per run beyond L = 1024 (and for its backward): tf ops per step
+        const naive = await measure(variant('naive', inp, training, naiveScan), {warmup: 0, repeats: 1});
+        rows.push(toRow(op, size, 'naive sequential scan (tf ops, 1 run)', naive, flops, baseMs));
       }
       const p = peer?.rows.find((r) => r.L === L && r.mode === (training ? 'fwdbwd' : 'fwd'));
-      if (p !== undefined) caseRows.push(externalRow(caseRows, `PyTorch ${peer!.version} (ssd_minimal)`, p.medianMs,
-                                                     p.runs, flops));
-      rows.push(...caseRows);
+      if (p !== undefined) {
+        rows.push(toRow(op, size, `PyTorch ${peer!.version} (ssd_minimal)`,
+                        {medianMs: p.medianMs, minMs: p.medianMs, runs: p.runs, peakBytes: undefined, kernelPeakBytes: undefined}, flops, baseMs));
+      }
       tf.dispose(Object.values(inp).filter((v) => v instanceof tf.Tensor) as tf.Tensor[]);
     }
   }
+  notesSeen.push('naive sequential scan: forward at L=1024 only (one run; its backward and longer sequences take ' +
+                 'minutes per run)');
   return rows;
 }
 
@@ -161,9 +185,9 @@ async function longCase(backend: BackendName): Promise<BenchRow[]> {
                                {warmup: 0, repeats: 1}));
   }
   const inputMB = (2 * L * H * P + L * H + 2 * L * N) * 4 / 2 ** 20;
-  notesSeen.push(`L=65536 [${backend}]: inputs + dy are ${inputMB.toFixed(0)} MB; the JS kernels' own scratch is ` +
-                 `${((L / Q + Q + 1) * P * N * 8 / 2 ** 20).toFixed(1)} MB in the backward (float64 chunk-boundary ` +
-                 `states + one chunk of states), ${(P * N * 8 / 2 ** 10).toFixed(0)} KiB in the forward`);
+  notesSeen.push(`L=65536 [${backend}]: inputs + dy are ${inputMB.toFixed(0)} MB; peak MB counts tfjs tensors plus ` +
+                 'the SIMD module memory (the backward keeps float32 states at chunk boundaries, L / 64 x P x N ' +
+                 `per head: ${(L / Q * P * N * 4 / 2 ** 20).toFixed(0)} MB, plus one chunk of states)`);
   tf.dispose(Object.values(inp).filter((v) => v instanceof tf.Tensor) as tf.Tensor[]);
   return rows;
 }
@@ -205,7 +229,7 @@ const suite: BenchSuite = {
   notes(rows) {
     const notes = [...new Set(notesSeen)];
     notes.push('GFLOP/s: nominal chunked-SSD FLOPs (2QN + 2QP + 4PN per token and head, x3 fwd+bwd) for every ' +
-               'contender; the JS host kernels execute the recurrence (4PN per token and head), half that count.');
+               'contender; our host kernels execute the recurrence (4PN per token and head forward), half that count.');
     const find = (backend: string, op: string, size: string, pred: (r: BenchRow) => boolean) =>
         rows.find((r) => r.backend === backend && r.op === op && r.size === size && pred(r));
     const ours = (r: BenchRow) => r.variant.startsWith('ssd (');
