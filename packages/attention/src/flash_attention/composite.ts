@@ -55,14 +55,17 @@ function rowValues(x: tf.Tensor, i0: number, rows: number, s: Sizes): tf.Tensor 
 const int = (x: number) => tf.scalar(x, 'int32');
 
 /**
- * Visibility of a block of stacked rows (row r is query i0 + r % rows): bool [B, 1, group * rows, Nk], true where
- * visible, the rule of `visibleKeyRange` (bottom-right aligned at kvLengths[b]).
+ * Visibility of a block of stacked rows (row r is query i0 + r % rows): float32 [B, 1, group * rows, Nk], 1 where
+ * visible and 0 elsewhere, the rule of `visibleKeyRange` (bottom-right aligned at kvLengths[b]).
  *
  * Masked keys and values must not reach the arithmetic: a masked key or value may hold anything (NaN, Inf:
- * padding, garbage past a cache's length), and `0 * NaN` is NaN. So masked entries are *selected* away
- * (`tf.where`), never multiplied by 0, and every matMul reads keys and values with their non-finite entries
- * replaced by 0 (P V and dS K sum over keys, and tfjs-webgpu's matMul leaks a NaN of one key into its neighbour's
- * score column); a row that does see a non-finite key or value gets NaN back explicitly ({@link seesNonFinite}).
+ * padding, garbage past a cache's length), and `0 * NaN` is NaN. So (1) every matMul reads keys and values with
+ * their non-finite entries *selected* away (`tf.where`, once per call, O(N D)): P V and dS K sum over keys, and
+ * tfjs-webgpu's matMul leaks a NaN of one key into its neighbour's score column; a row that does see a
+ * non-finite key or value gets NaN back explicitly ({@link seesNonFinite}); (2) masked scores, finite now but
+ * possibly huge (finite garbage), are selected away before any arithmetic ({@link blockScores}). After that
+ * everything masked is finite, and masking by multiplying with 0/1 is exact and cheap (a `tf.where` per
+ * operation inside the O(Nq Nk) blocks made the forward 3x slower on wasm).
  * The composite also never uses infinities or huge constants inside the computation: WebGL (GLSL) does not
  * guarantee IEEE infinities (exp(-inf - -inf) gave NaN there) and clamps large magnitudes. Masked scores are
  * replaced by the row's smallest visible score (or 0); rows that see no key are decided from the mask itself.
@@ -79,7 +82,7 @@ function blockVisible(kvLengths: tf.Tensor, i0: number, rows: number, keys: numb
   const lo = attrs.windowLeft >= 0 ? tf.sub(aligned, int(attrs.windowLeft)) : tf.zerosLike(aligned);
   const j = tf.reshape(tf.range(0, keys, 1, 'int32'), [1, 1, keys]);
   const visible = tf.logicalAnd(tf.greaterEqual(j, lo), tf.less(j, hi));                // [B, stacked, Nk]
-  return tf.reshape(visible, [s.batch, 1, stacked, keys]);
+  return tf.reshape(tf.cast(visible, 'float32'), [s.batch, 1, stacked, keys]);
 }
 
 /** `x` ([B, Hkv, Nk, D]) with its non-finite entries replaced by 0: what the sums over keys read. */
@@ -89,15 +92,19 @@ const finiteOnly = (x: tf.Tensor) => tf.where(tf.isFinite(x), x, tf.zerosLike(x)
 const nonFiniteRows = (x: tf.Tensor) => tf.cast(tf.any(tf.logicalNot(tf.isFinite(x)), -1, true), 'float32');
 
 /**
- * Rows of a block that see a key flagged in `badValues` ([B, Hkv, end, 1], 1 or 0): bool [B, Hkv, group * rows, 1].
+ * Rows of a block that see a key flagged in `bad` ([B, Hkv, end, 1], 1 or 0): bool [B, Hkv, group * rows, 1].
  * The matMuls read keys and values with non-finite entries zeroed (masked ones must not count), so these rows are
  * set to NaN explicitly, as a kernel's sums would be.
  */
-function seesNonFinite(visible: tf.Tensor, badValues: tf.Tensor): tf.Tensor {
-  // Broadcast by hand: tfjs 4.22's batched matMul gets [B, 1, m, k] x [B, H, k, n] wrong on cpu.
-  const [batch, heads, keys] = badValues.shape as number[];
-  const visibleAll = tf.broadcastTo(tf.cast(visible, 'float32'), [batch, heads, visible.shape[2] as number, keys]);
-  return tf.greater(tf.matMul(visibleAll, badValues), 0);   // [B, Hkv, stacked, end] x [B, Hkv, end, 1]
+function seesNonFinite(visible: tf.Tensor, bad: tf.Tensor): tf.Tensor {
+  // One plain batched matMul over B ([B, stacked, end] x [B, end, Hkv]): tfjs 4.22's broadcasting batched
+  // matMul gets [B, 1, m, k] x [B, H, k, n] wrong on cpu.
+  const [batch, heads, keys] = bad.shape as number[];
+  const stacked = visible.shape[2] as number;
+  // (transposeB rather than tf.transpose: tfjs-webgpu's Transpose fails to compile on a float cast from bool)
+  const counts = tf.matMul(tf.reshape(visible, [batch, stacked, keys]), tf.reshape(bad, [batch, heads, keys]),
+                           false, true);                                                           // [B, stacked, Hkv]
+  return tf.greater(tf.reshape(tf.transpose(counts, [0, 2, 1]), [batch, heads, stacked, 1]), 0);
 }
 
 /**
@@ -118,13 +125,14 @@ const firstKeys = (x: tf.Tensor, end: number) => end === x.shape[2] ? x : tf.sli
 /**
  * Scaled scores of a block of stacked rows, [B, Hkv, group * rows, Nk], with each masked score replaced by the
  * row's smallest visible score (or 0 if smaller): the row max is then the max over visible keys, and every
- * exponent below stays finite. Masked scores are selected away before the row's min, so a masked key's NaN or
- * Inf (its score column) never reaches it.
+ * exponent below stays finite. Masked scores are selected away (set to 0) before the row's min and any other
+ * arithmetic: a masked key's score may be huge (finite garbage overflowing q.k).
  */
 function blockScores(qBlock: tf.Tensor, kh: tf.Tensor, visible: tf.Tensor, scale: number): tf.Tensor {
   const raw = tf.mul(tf.matMul(qBlock, kh, false, true), scale);
-  const floor = tf.minimum(tf.min(tf.where(visible, raw, tf.zerosLike(raw)), -1, true), 0);
-  return tf.where(visible, raw, tf.broadcastTo(floor, raw.shape));
+  const seen = tf.where(tf.cast(tf.broadcastTo(visible, raw.shape), 'bool'), raw, tf.zerosLike(raw));  // masked: 0
+  const floor = tf.minimum(tf.min(seen, -1, true), 0);
+  return tf.add(seen, tf.mul(floor, tf.sub(1, visible)));
 }
 
 /** Forward in tf ops (not differentiable by itself): output [B, Nq, Hq, D] and lse [B, Hq, Nq]. */
@@ -145,7 +153,7 @@ function forwardBlocks(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, kvLengths: tf.T
       const visible = blockVisible(kvLengths, i0, rows, end, s, attrs);          // [B, 1, group * rows, end]
       const scores = blockScores(rowBlock(q, i0, rows, s), firstKeys(kFinite, end), visible, attrs.scale);
       const max = tf.max(scores, -1, true);                     // [B, Hkv, group * rows, 1]
-      const p = tf.where(visible, tf.exp(tf.sub(scores, max)), tf.zerosLike(scores));  // exponents <= 0; masked: 0
+      const p = tf.mul(tf.exp(tf.sub(scores, max)), visible);   // exponents <= 0; masked keys: 0
       const sum = tf.sum(p, -1, true);                          // >= 1 if the row sees a key (its max gives 1), else 0
       // max(sum, 1) only avoids 0/0: rows that see no key get output 0 and, explicitly, lse -inf.
       const weighted = tf.div(tf.matMul(p, firstKeys(vFinite, end)), tf.maximum(sum, 1));  // [B, Hkv, g * rows, D]
@@ -190,10 +198,11 @@ export function flashAttentionBackwardComposite(q: tf.Tensor, k: tf.Tensor, v: t
         const [kBlock, vBlock] = [firstKeys(kFinite, end), firstKeys(vFinite, end)];      // [B, Hkv, end, D]
         const visible = blockVisible(kvLengths, i0, rows, end, s, attrs);
         const scores = blockScores(qBlock, kBlock, visible, attrs.scale);
-        const zeros = tf.zerosLike(scores);
-        const p = tf.where(visible, tf.exp(tf.sub(scores, rowValues(rowLse, i0, rows, s))), zeros);  // [B, Hkv, g*rows, end]
+        // Masked: exp(finite) * 0 = 0, except in a row whose lse is NaN (it sees a non-finite key): that row is
+        // NaN throughout, as are the gradients of the keys it sees; unlike the kernels, also of those it does not.
+        const p = tf.mul(tf.exp(tf.sub(scores, rowValues(rowLse, i0, rows, s))), visible);  // [B, Hkv, g*rows, end]
         const dp = tf.matMul(dyBlock, vBlock, false, true);
-        const ds = tf.where(visible, tf.mul(p, tf.sub(dp, rowValues(rowDot, i0, rows, s))), zeros);
+        const ds = tf.mul(p, tf.sub(dp, rowValues(rowDot, i0, rows, s)));
         const toAllKeys = (x: tf.Tensor) => end === s.nk ? x : tf.pad(x, [[0, 0], [0, 0], [0, s.nk - end], [0, 0]]);
         return [
           tf.mul(tf.matMul(ds, kBlock), attrs.scale),                                // [B, Hkv, group * rows, D]
