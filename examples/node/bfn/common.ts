@@ -111,6 +111,8 @@ export interface TrainOptions {
   evalEvery: number;
   evaluate: () => Promise<number>;
   unit: string;
+  /** Factor from the loss (nats per example) to `unit` on the curves (default 1). */
+  scale?: number;
 }
 
 /**
@@ -148,7 +150,7 @@ export async function train(bfn: BFN, o: TrainOptions): Promise<{steps: number; 
     const t0 = performance.now();
     const x = o.batch(rng);
     const loss = optimizer.minimize(() => tf.mean(bfn.loss(x)) as tf.Scalar, true) as tf.Scalar;
-    const v = (await loss.data())[0];
+    const v = (await loss.data())[0] * (o.scale ?? 1);
     tf.dispose([x, loss]);
     seconds += (performance.now() - t0) / 1000;
     step++;
