@@ -7,7 +7,7 @@
  * 2. an esbuild browser bundle of the same checks in Chromium on webgl, wasm and webgpu;
  * and prints the tarball sizes and the bundle size of a webgl-only user.
  *
- *   npm run test:consumer [-- --keep]     (--keep leaves the project folder for inspection)
+ *   npm run test:consumer [-- --keep] [-- --only=core,attention,kan]   (--keep leaves the project folder)
  */
 import {execFileSync} from 'child_process';
 import * as esbuild from 'esbuild';
@@ -20,6 +20,8 @@ import {chromium} from 'playwright-core';
 const root = path.resolve(__dirname, '..');
 const here = path.join(__dirname, 'consumer');
 const keep = process.argv.includes('--keep');
+/** `--only=core,attention,kan`: pack just these (development); by default every package. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const TFJS = '4.22.0';
 
 function run(cmd: string, args: string[], cwd: string): string {
@@ -31,7 +33,7 @@ function packAll(dest: string): string[] {
   const tarballs: string[] = [];
   for (const name of fs.readdirSync(path.join(root, 'packages')).sort()) {
     const dir = path.join(root, 'packages', name);
-    if (!fs.existsSync(path.join(dir, 'package.json'))) continue;
+    if (!fs.existsSync(path.join(dir, 'package.json')) || (only !== undefined && !only.includes(name))) continue;
     const [info] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dest], dir));
     const file = path.join(dest, info.filename);
     const bad = (info.files as Array<{path: string}>).map((f) => f.path)
@@ -56,11 +58,14 @@ async function browserChecks(project: string): Promise<void> {
                   logLevel: 'warning' as const, define: {'process.env.NODE_ENV': '"production"'}};
   await esbuild.build({...common, entryPoints: [path.join(project, 'browser.mjs')], format: 'esm', splitting: true,
                        outdir: out});
-  const webglOnly = await esbuild.build({...common, entryPoints: [path.join(project, 'webgl-only.mjs')],
-                                         format: 'esm', minify: true, write: false, outdir: path.join(out, 'x')});
-  const bytes = webglOnly.outputFiles.reduce((a, f) => a + f.contents.length, 0);
-  console.log(`  webgl-only user's bundle (tfjs + @tfjs-ext/attention + @tfjs-ext/kan, minified): ` +
-              `${(bytes / 1e6).toFixed(2)} MB`);
+  const sizes = [];
+  for (const minify of [false, true]) {
+    const webglOnly = await esbuild.build({...common, entryPoints: [path.join(project, 'webgl-only.mjs')],
+                                           format: 'esm', minify, write: false, outdir: path.join(out, 'x')});
+    sizes.push(`${(webglOnly.outputFiles.reduce((a, f) => a + f.contents.length, 0) / 1e6).toFixed(2)} MB` +
+               (minify ? ' minified' : ''));
+  }
+  console.log(`  webgl-only user's bundle (tfjs + @tfjs-ext/attention + @tfjs-ext/kan): ${sizes.join(', ')}`);
   const wasmDir = path.join(project, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
     fs.copyFileSync(path.join(wasmDir, f), path.join(out, 'wasm', f));
