@@ -12,8 +12,9 @@ export {ImplRegistry, withScope} from './impl_registry';
 export {randomFloat32, rng} from './random';
 export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
 export type {HostOutput, HostTensor} from './host_kernel';
-export {backendReport, describeWebGPUAdapter, initBackend, isNode, knownBackends, registerBackendLoader,
-        registerBackendProbe, useBestBackend} from './backends';
-export type {BackendLoader, BackendProbe, BestBackendStatus, UseBestBackendOptions} from './backends';
+export {backendReport, describeWebGPUAdapter, initBackend, isNode, knownBackends, registerBackendLoader} from './backends';
+export type {BackendLoader} from './backends';
+export {registerBackendProbe, useBestBackend} from './backends/best';
+export type {BackendProbe, BestBackendStatus, UseBestBackendOptions} from './backends/best';
 export type {BackendName, BackendStatus} from './backends';
 export {assertArg, assertDtype, assertKnownKeys, assertPositiveInt, assertRank, KERAS_LAYER_KEYS, shapeString} from './validate';

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {expect} from 'chai';
-import {BackendName, initBackend, useBestBackend} from './index';
+import {BackendName, initBackend} from './index';
+import {useBestBackend} from './best';
 
 function slowExceptOn(fast: BackendName) {
   return () => {

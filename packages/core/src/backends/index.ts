@@ -135,6 +135,3 @@ export async function backendReport(names: BackendName[] = knownBackends()): Pro
   for (const n of names) report.push(await initBackend(n));
   return report;
 }
-
-export {registerBackendProbe, useBestBackend} from './best';
-export type {BackendProbe, BestBackendStatus, UseBestBackendOptions} from './best';
