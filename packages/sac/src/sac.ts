@@ -9,6 +9,7 @@ import {checkSpaces, SACOptions, SAC_OPTION_KEYS, resolveOptions, ResolvedOption
 import {Env} from './envs/env';
 import {actorForward, buildActor, buildCritic, DenseVars, denseVars, flatVars, mlp, Tape} from './networks';
 import {squashedGaussian} from './policy';
+import {Adam} from './adam';
 import {Random} from './random';
 import {ReplayBuffer} from './replay_buffer';
 import {readAgentArtifacts, restoreAgent, saveAgent} from './serialization';
@@ -71,9 +72,9 @@ export class SAC {
   /** log of the temperature alpha (trained when `entCoef` is 'auto'). */
   readonly logEntCoef: tf.Variable;
   readonly replayBuffer: ReplayBuffer;
-  readonly actorOptimizer: tf.AdamOptimizer;
-  readonly criticOptimizer: tf.AdamOptimizer;
-  readonly entCoefOptimizer: tf.AdamOptimizer | null;
+  readonly actorOptimizer: Adam;
+  readonly criticOptimizer: Adam;
+  readonly entCoefOptimizer: Adam | null;
   /** Noise, replay sampling and warm-up actions. */
   readonly rng: Random;
   numTimesteps = 0;
@@ -111,9 +112,9 @@ export class SAC {
     this.logEntCoef = tf.variable(tf.scalar(Math.log(o.entCoefInit)), o.entCoef === 'auto',
                                   `sac_log_ent_coef_${nextAgentId++}`);
     // torch.optim.Adam's defaults (eps 1e-8), as SB3
-    this.actorOptimizer = tf.train.adam(o.learningRate, 0.9, 0.999, 1e-8) as tf.AdamOptimizer;
-    this.criticOptimizer = tf.train.adam(o.learningRate, 0.9, 0.999, 1e-8) as tf.AdamOptimizer;
-    this.entCoefOptimizer = o.entCoef === 'auto' ? tf.train.adam(o.learningRate, 0.9, 0.999, 1e-8) as tf.AdamOptimizer : null;
+    this.actorOptimizer = new Adam(o.learningRate);
+    this.criticOptimizer = new Adam(o.learningRate);
+    this.entCoefOptimizer = o.entCoef === 'auto' ? new Adam(o.learningRate) : null;
     this.replayBuffer = new ReplayBuffer(o.bufferSize, this.obsDim, this.actionDim);
   }
 
@@ -249,10 +250,11 @@ export class SAC {
       const saNext = tf.concat([nextObs, aNext], 1);                                      // [B, O + A]
       const y = softQTarget(rewards, notDone, tf.minimum(mlp(saNext, t1), mlp(saNext, t2)), logpNext, alpha, o.gamma);
       const sa = tf.concat([obs, actions], 1);
+      const criticVars = [...flatVars(c1), ...flatVars(c2)];
       const critic = tf.variableGrads(() => tf.mul(0.5, tf.add(tf.mean(tf.squaredDifference(mlp(sa, c1, tape), y)),
                                                                  tf.mean(tf.squaredDifference(mlp(sa, c2, tape), y)))) as tf.Scalar,
-                                      [...flatVars(c1), ...flatVars(c2)]);
-      this.criticOptimizer.applyGradients(critic.grads as tf.NamedTensorMap as any);
+                                      criticVars);
+      const newCritic = this.criticOptimizer.apply(criticVars, criticVars.map((v) => critic.grads[v.name]));
       tf.dispose(tape.splice(0));
       const epsT = tf.tensor2d(eps, [B, A]);
       let meanLogp: tf.Scalar | null = null;
@@ -264,22 +266,27 @@ export class SAC {
         const qPi = tf.minimum(mlp(saPi, c1, tape, true), mlp(saPi, c2, tape, true));                  // [B, 1], updated critics
         return tf.mean(tf.sub(tf.mul(alpha, logProb), qPi)) as tf.Scalar;
       }, flatVars(this.actorLayers));
-      this.actorOptimizer.applyGradients(actor.grads as any);
+      this.actorOptimizer.apply(flatVars(this.actorLayers), flatVars(this.actorLayers).map((v) => actor.grads[v.name]));
       tf.dispose(tape.splice(0));
       const logp = meanLogp as unknown as tf.Scalar;
       // L_alpha = -mean(logAlpha (logp + targetEntropy)): gradient -mean(logp) - targetEntropy
       const entTerm = tf.add(logp, o.targetEntropy);
       const entLoss = tf.neg(tf.mul(this.logEntCoef, entTerm));
       if (this.entCoefOptimizer !== null) {
-        this.entCoefOptimizer.applyGradients([{name: this.logEntCoef.name, tensor: tf.neg(entTerm)}]);
+        this.entCoefOptimizer.apply([this.logEntCoef], [tf.neg(entTerm)]);
       }
       logp.dispose();
-      for (const [targets, sources] of [[t1, c1], [t2, c2]] as const) {
-        targets.forEach((t, i) => {
-          t.kernel.assign(tf.add(tf.mul(1 - o.tau, t.kernel), tf.mul(o.tau, sources[i].kernel)));
-          t.bias.assign(tf.add(tf.mul(1 - o.tau, t.bias), tf.mul(o.tau, sources[i].bias)));
-        });
-      }
+      // Polyak: target <- (1 - tau) target + tau critic (host: over the stepped critic values Adam returned)
+      const targetVars = [...flatVars(t1), ...flatVars(t2)];
+      targetVars.forEach((t, i) => {
+        if (newCritic !== null) {
+          const tv = t.dataSync() as Float32Array, cv = newCritic[i], out = new Float32Array(tv.length);
+          for (let k = 0; k < tv.length; k++) out[k] = (1 - o.tau) * tv[k] + o.tau * cv[k];
+          t.assign(tf.tensor(out, t.shape));
+        } else {
+          t.assign(tf.add(tf.mul(1 - o.tau, t), tf.mul(o.tau, criticVars[i])));
+        }
+      });
       return tf.stack([critic.value, actor.value, entLoss, alpha]) as tf.Tensor1D;
     });
     } finally {

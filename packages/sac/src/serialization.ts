@@ -15,6 +15,7 @@ export interface AgentArtifacts {
   options: SACOptions;
   runState: RunState;
   weights: tf.NamedTensorMap;
+  /** Steps taken by each Adam (its bias correction). */
   optimizerCounts: Record<string, number>;
   replayBuffer: {position: number; size: number} | null;
 }
@@ -75,10 +76,12 @@ export async function saveAgent(agent: SAC, destination: string | tf.io.IOHandle
   for (const key of OPTIMIZERS) {
     const opt = agent[key];
     if (opt === null) continue;
-    const weights = await opt.getWeights();
-    created.push(weights[0].tensor);  // the iteration count, a fresh scalar; the rest are the slot variables
-    weights.forEach((w, i) => named.push({name: `${key}/${i}`, tensor: w.tensor}));
-    optimizerCounts[key] = weights.length;
+    const {t, tensors} = opt.getState();
+    for (const {name, tensor} of tensors) {
+      created.push(tensor);
+      named.push({name: `${key}/${name}`, tensor});
+    }
+    optimizerCounts[key] = t;
   }
   let replayBuffer: AgentArtifacts['replayBuffer'] = null;
   if (includeReplayBuffer) {
@@ -128,9 +131,14 @@ export async function restoreAgent(agent: SAC, a: AgentArtifacts): Promise<void>
     agent.logEntCoef.assign(a.weights.logEntCoef as tf.Scalar);
     for (const key of OPTIMIZERS) {
       const opt = agent[key];
-      const n = a.optimizerCounts[key];
-      if (opt === null || n === undefined) continue;
-      await opt.setWeights(Array.from({length: n}, (_, i) => ({name: `${key}/${i}`, tensor: a.weights[`${key}/${i}`]})));
+      const t = a.optimizerCounts[key];
+      if (opt === null || t === undefined) continue;
+      const prefix = `${key}/`;
+      const state: Record<string, tf.Tensor> = {};
+      for (const [name, tensor] of Object.entries(a.weights)) {
+        if (name.startsWith(prefix)) state[name.slice(prefix.length)] = tensor;
+      }
+      await opt.setState(t, state);
     }
     if (a.replayBuffer !== null) {
       agent.replayBuffer.fromData({...a.replayBuffer, data: await a.weights.replayBuffer.data() as Float32Array});
