@@ -5,6 +5,7 @@
  * 1. a plain Node ESM script and a CommonJS script (forward + gradient of flashAttention, a KAN layer, file://
  *    save/load) on cpu and wasm;
  * 2. an esbuild browser bundle of the same checks in Chromium on webgl, wasm and webgpu;
+ * 3. TypeScript 5.9 on imports of every subpath under moduleResolution node, node16 and bundler;
  * and prints the tarball sizes and the bundle size of a webgl-only user.
  *
  *   npm run test:consumer [-- --keep] [-- --only=core,attention,kan]   (--keep leaves the project folder)
@@ -115,7 +116,15 @@ async function main(): Promise<void> {
     for (const f of fs.readdirSync(here)) fs.copyFileSync(path.join(here, f), path.join(project, f));
     console.log('installing the tarballs with @tensorflow/tfjs, -backend-wasm and -backend-webgpu only:');
     run('npm', ['install', '--prefer-offline', '--no-package-lock', ...tarballs, `@tensorflow/tfjs@${TFJS}`,
-                `@tensorflow/tfjs-backend-wasm@${TFJS}`, `@tensorflow/tfjs-backend-webgpu@${TFJS}`], project);
+                `@tensorflow/tfjs-backend-wasm@${TFJS}`, `@tensorflow/tfjs-backend-webgpu@${TFJS}`,
+                'typescript@5.9', '@types/node@20', '@types/mocha@10'], project);
+    console.log('TypeScript 5.9 on every subpath (types.ts):');
+    for (const [resolution, module] of [['node', 'commonjs'], ['node16', 'node16'], ['bundler', 'esnext']]) {
+      run(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict',
+                             '--skipLibCheck', '--module', module, '--moduleResolution', resolution,
+                             '--types', 'node,mocha', 'types.ts'], project);
+      console.log(`  moduleResolution ${resolution}: ok`);
+    }
     console.log('Node, ESM and CommonJS:');
     for (const script of ['node-esm.mjs', 'node-cjs.cjs']) {
       const output = run(process.execPath, [script], project);
@@ -123,7 +132,7 @@ async function main(): Promise<void> {
     }
     console.log('browser bundle (esbuild) in Chromium:');
     await browserChecks(project);
-    console.log('consumer: 3 passed, 0 failed');
+    console.log('consumer: 4 passed, 0 failed');
   } finally {
     if (keep) console.log(`kept ${work}`);
     else fs.rmSync(work, {recursive: true, force: true});
