@@ -3,7 +3,11 @@
  * (webgpu on SwiftShader, webgl, wasm) must load without console errors, run, and give checked output:
  * - Text generation: greedy text equals Node's (public/models/lm/expected.json, made by export-models.ts);
  *   an 80-token sample runs.
+ * - Mamba-2: greedy text over the recurrent state equals Node's (public/models/mamba/expected.json); a short
+ *   race of both LMs charts tokens/s against context length.
  * - KAN: the in-page fit reaches the page's stated test RMSE.
+ * - BFN: 10-step sampling gives [32, 196] digits and [300, 2] points, the sampler's parameters change from the
+ *   first update to the last, the final digits are binary (and not blank).
  * A screenshot of each page per backend goes to examples/browser/results/ (look at them);
  * `--update-screenshots` also refreshes the README's (examples/browser/screenshots/, webgl).
  *
@@ -19,30 +23,61 @@ const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const backends = (flag('backends') ?? 'webgpu,webgl,wasm').split(',');
-const pages = (flag('pages') ?? 'lm,kan').split(',');
+const pages = (flag('pages') ?? 'lm,mamba,kan,bfn').split(',');
 const updateScreenshots = args.includes('--update-screenshots');
 const resultsDir = path.join(root, 'examples/browser/results');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 type Check = (page: Page) => Promise<string>;
+type Greedy = Array<{prompt: string; tokens: number; text: string; minMargin: number}>;
 
-const expectedLM: Array<{prompt: string; tokens: number; text: string; minMargin: number}> =
-    JSON.parse(fs.readFileSync(path.join(root, 'examples/browser/public/models/lm/expected.json'), 'utf8'));
+const readExpected = (model: string): Greedy =>
+    JSON.parse(fs.readFileSync(path.join(root, `examples/browser/public/models/${model}/expected.json`), 'utf8'));
+const expectedLM = readExpected('lm');
+const expectedMamba = readExpected('mamba');
+
+/** The page's `greedy(prompt, n)` action must reproduce Node's text for every expected prompt. */
+async function checkGreedy(page: Page, expected: Greedy): Promise<void> {
+  for (const e of expected) {
+    const got = await page.evaluate(([p, n]) => (window as any).__demo.actions.greedy(p, n), [e.prompt, e.tokens]);
+    if (got !== e.text) {
+      throw new Error(`greedy text for ${JSON.stringify(e.prompt)} differs from Node's:\n  page: ` +
+                      `${JSON.stringify(got)}\n  node: ${JSON.stringify(e.text)}`);
+    }
+  }
+}
 
 const checks: Record<string, Check> = {
   async lm(page) {
-    for (const e of expectedLM) {
-      const got = await page.evaluate(([p, n]) => (window as any).__demo.actions.greedy(p, n), [e.prompt, e.tokens]);
-      if (got !== e.text) {
-        throw new Error(`greedy text for ${JSON.stringify(e.prompt)} differs from Node's:\n  page: ` +
-                        `${JSON.stringify(got)}\n  node: ${JSON.stringify(e.text)}`);
-      }
-    }
+    await checkGreedy(page, expectedLM);
     await page.fill('#lm-count', '80');  // a short sample: SwiftShader's webgpu and webgl are slow
     const r = await page.evaluate(() => (window as any).__demo.actions.generate()) as {text: string; tokensPerSecond: number};
     if (!r || r.text.length < 80) throw new Error(`sampling produced ${r?.text.length ?? 0} characters`);
     return `greedy text equals Node's for ${expectedLM.length} prompts; 80-token sample at ` +
            `${r.tokensPerSecond.toFixed(1)} tokens/s`;
+  },
+  async mamba(page) {
+    await checkGreedy(page, expectedMamba);
+    await page.fill('#race-count', '24');  // short: SwiftShader's webgpu decodes a few tokens/s
+    const r = await page.evaluate(() => (window as any).__demo.actions.race()) as
+        {tokens: number; points: number; mambaPerSecond: number; transformerPerSecond: number};
+    if (!r || r.tokens !== 24 || r.points !== 24 - 8 || !(r.mambaPerSecond > 0) || !(r.transformerPerSecond > 0)) {
+      throw new Error(`the race charted ${JSON.stringify(r)}`);
+    }
+    return `greedy text over the recurrent state equals Node's for ${expectedMamba.length} prompts (smallest ` +
+           `top-2 margin ${Math.min(...expectedMamba.map((e) => e.minMargin)).toFixed(3)}); race of 24 tokens: ` +
+           `Mamba-2 ${r.mambaPerSecond.toFixed(1)}, transformer ${r.transformerPerSecond.toFixed(1)} tokens/s`;
+  },
+  async bfn(page) {
+    await page.fill('#bfn-steps', '10');
+    const r = await page.evaluate(() => (window as any).__demo.actions.sample()) as
+        {digitShape: number[]; pointShape: number[]; frames: number; digitChange: number; pointChange: number;
+         binary: boolean; onFraction: number; finite: boolean};
+    const ok = r && r.digitShape.join() === '32,196' && r.pointShape.join() === '300,2' && r.frames === 10 &&
+        r.digitChange > 0.05 && r.pointChange > 0.05 && r.binary && r.onFraction > 0.02 && r.onFraction < 0.6 && r.finite;
+    if (!ok) throw new Error(`BFN sampling gave ${JSON.stringify(r)}`);
+    return `digits [${r.digitShape}] binary (${(100 * r.onFraction).toFixed(1)}% on), points [${r.pointShape}]; ` +
+           `mean change first -> last update: P(pixel) ${r.digitChange.toFixed(3)}, 2-D means ${r.pointChange.toFixed(3)}`;
   },
   async kan(page) {
     const r = await page.evaluate(() => (window as any).__demo.actions.fit()) as

@@ -1,6 +1,8 @@
 /** The demo app's entry: one page per model, each on the backend chosen in the header. */
+import {bfnPage} from './pages/bfn';
 import {kanPage} from './pages/kan';
 import {lmPage} from './pages/lm';
+import {mambaPage} from './pages/mamba';
 import {start} from './shell';
 
-void start([lmPage, kanPage]);
+void start([lmPage, mambaPage, kanPage, bfnPage]);
