@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --only=ssd [--quick]`: the SSD scan, B=1, H=8, P=64, N=64, G=1, chunk 64, against the chunked
  * tf composite (baseline, the path of backends without a kernel) and a naive sequential scan from tf ops, forward
- * and forward+backward (gradients of all inputs for a fixed random dy); the PyTorch peer (ssd_minimal-style
+ * and forward+backward (gradients of all inputs for a fixed random cotangent dy); the PyTorch peer (ssd_minimal-style
  * chunked SSD, one thread, timed inside a child Python process; skipped with a reason when torch is absent);
  * L = 65536 on our kernel (O(L) memory); and the crossover against `flashAttention(causal)` (H=8, D=P=64).
  *
@@ -76,9 +76,11 @@ function variant(name: string, inp: Inputs, training: boolean, fn: SSDFn,
                  wrap: <T>(f: () => T) => T = (f) => f()): BenchVariant {
   const {x, dt, A, B, C, D, dy} = inp;
   const forward = () => wrap(() => fn(x, dt, A, B, C, D));
-  const step = () => wrap(() => tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(
+  // dy is passed as the cotangent (as PyTorch's backward(dy)): a sum(y * dy) objective would add a broadcast
+  // multiply that alone took over a second at L=4096 on the cpu backend
+  const step = () => wrap(() => tf.grads((...ts: tf.Tensor[]) =>
       fn(ts[0] as tf.Tensor4D, ts[1] as tf.Tensor3D, ts[2] as tf.Tensor1D, ts[3] as tf.Tensor4D,
-         ts[4] as tf.Tensor4D, ts[5] as tf.Tensor1D), dy)))([x, dt, A, B, C, D]));
+         ts[4] as tf.Tensor4D, ts[5] as tf.Tensor1D))([x, dt, A, B, C, D], dy));
   return {name, run: training ? step : forward};
 }
 
@@ -201,9 +203,9 @@ async function crossoverCases(sizes: number[]): Promise<BenchRow[]> {
       const [q, k] = [7, 8].map((s) => tf.tensor4d(randomFloat32(L * H * P, s), [1, L, H, P]));
       const v = inp.x;
       const flash: BenchVariant = {name: 'flashAttention causal', run: training ?
-          // gradients of sum(dy * attention) in q, k and v, as one training step needs
-          () => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(flashAttention(
-              a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, {causal: true}), inp.dy)))([q, k, v]) :
+          // gradients in q, k and v for the cotangent dy, as one training step needs
+          () => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => flashAttention(
+              a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, {causal: true}))([q, k, v], inp.dy) :
           () => flashAttention(q, k, v, {causal: true})};
       rows.push(...await runCase({op: `crossover ${training ? 'forward+backward' : 'forward'}`, size: `L=${L}`,
                                   baseline: flash, candidates: [variant(oursName(tf.getBackend()), inp, training,
