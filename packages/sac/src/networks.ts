@@ -87,7 +87,10 @@ export function denseLayer(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor, r
   if (tape === null) return forward(x);
   const backward = (xi: tf.Tensor, y: tf.Tensor, dy: tf.Tensor) => {
     const dz = relu ? tf.mul(dy, tf.step(y)) : dy;                                  // [B, out]
-    const dx = tf.matMul(dz as tf.Tensor2D, tf.transpose(kernel) as tf.Tensor2D);  // [B, in]
+    // a one-unit layer (Q, mu, logStd heads): dx is an outer product, a broadcast multiply being ~10x
+    // cheaper than a K = 1 matMul on wasm
+    const dx = kernel.shape[1] === 1 ? tf.mul(dz, tf.reshape(kernel, [1, kernel.shape[0]])) :
+        tf.matMul(dz as tf.Tensor2D, tf.transpose(kernel) as tf.Tensor2D);  // [B, in]
     if (inputOnly) return dx;
     return [dx, tf.matMul(tf.transpose(xi) as tf.Tensor2D, dz as tf.Tensor2D),      // dW [in, out]
             tf.sum(dz, 0)];                                                         // db [out]

@@ -9,7 +9,7 @@ import {checkSpaces, SACOptions, SAC_OPTION_KEYS, resolveOptions, ResolvedOption
 import {Env} from './envs/env';
 import {actorForward, buildActor, buildCritic, DenseVars, denseVars, flatVars, mlp, Tape} from './networks';
 import {squashedGaussian} from './policy';
-import {Adam} from './adam';
+import {Adam, onHost} from './adam';
 import {Random} from './random';
 import {ReplayBuffer} from './replay_buffer';
 import {readAgentArtifacts, restoreAgent, saveAgent} from './serialization';
@@ -124,33 +124,49 @@ export class SAC {
     return Float32Array.from({length: this.actionDim}, (_, i) => low[i] + (action[i] + 1) * (high[i] - low[i]) / 2);
   }
 
-  /** One policy action for one observation, in [-1, 1] (stochastic unless `deterministic`). */
-  private policyAction(observation: ArrayLike<number>, deterministic: boolean): Float32Array {
+  /** The policy's action tensor `[1, A]` in [-1, 1] for one observation (stochastic unless `deterministic`). */
+  private policyTensor(observation: ArrayLike<number>, deterministic: boolean): tf.Tensor2D {
     if (observation.length !== this.obsDim) {
       throw new Error(`SAC.predict: observation must have ${this.obsDim} values, got ${observation.length}`);
     }
     const eps = deterministic ? null : Float32Array.from({length: this.actionDim}, () => this.rng.normal());
-    const out = tf.tidy(() => {
+    return tf.tidy(() => {
       const obs = tf.tensor2d(Float32Array.from(observation), [1, this.obsDim]);
       const {mu, logStd} = actorForward(obs, this.actorLayers);
-      return eps === null ? tf.tanh(mu) : squashedGaussian(mu, logStd, tf.tensor2d(eps, [1, this.actionDim])).action;
+      return eps === null ? tf.tanh(mu) as tf.Tensor2D :
+          squashedGaussian(mu, logStd, tf.tensor2d(eps, [1, this.actionDim])).action;
     });
-    const a = out.dataSync() as Float32Array;
+  }
+
+  /** The policy action in [-1, 1], read back synchronously where the backend allows it (not webgpu in Node). */
+  private async policyAction(observation: ArrayLike<number>, deterministic: boolean): Promise<Float32Array> {
+    const out = this.policyTensor(observation, deterministic);
+    const a = (onHost() ? out.dataSync() : await out.data()) as Float32Array;
     out.dispose();
     return a;
   }
 
   /**
    * The action for `observation` in the env's action space: `low + (tanh(mu) + 1)(high - low)/2` when
-   * `deterministic`, else a sample of the squashed Gaussian (SB3's default: stochastic).
+   * `deterministic`, else a sample of the squashed Gaussian (SB3's default: stochastic). Synchronous: reads
+   * the action back with `dataSync` (every backend but webgpu in Node, where {@link predictAsync} works).
    */
   predict(observation: ArrayLike<number>, {deterministic = false}: {deterministic?: boolean} = {}): Float32Array {
-    return this.scaleAction(this.policyAction(observation, deterministic));
+    const out = this.policyTensor(observation, deterministic);
+    const a = out.dataSync() as Float32Array;
+    out.dispose();
+    return this.scaleAction(a);
+  }
+
+  /** {@link predict} reading the action back asynchronously (any backend). */
+  async predictAsync(observation: ArrayLike<number>, {deterministic = false}: {deterministic?: boolean} = {}):
+      Promise<Float32Array> {
+    return this.scaleAction(await this.policyAction(observation, deterministic));
   }
 
   /** Current temperature alpha. */
-  entCoef(): number {
-    return Math.exp(this.logEntCoef.dataSync()[0]);
+  async entCoef(): Promise<number> {
+    return Math.exp((await this.logEntCoef.data())[0]);
   }
 
   /** Losses of the latest gradient step (`null` before the first); reads them back once. */
@@ -182,7 +198,7 @@ export class SAC {
       }
       const action = this.numTimesteps < o.learningStarts ?
           Float32Array.from({length: this.actionDim}, () => this.rng.uniform(-1, 1)) :
-          this.policyAction(this.observation, false);
+          await this.policyAction(this.observation, false);
       const r = this.env.step(this.scaleAction(action));
       this.replayBuffer.add(this.observation, action, r.reward, r.observation, r.terminated);
       this.numTimesteps++;

@@ -1,0 +1,53 @@
+/**
+ * Collects the runs under examples/node/sac/runs/ into examples/node/sac/results/ (summary JSON per run and its
+ * learning-curve PNG, small enough to commit) and prints the README's learning-results table from those files.
+ * A run still going (or stopped) is reported from its last checkpoint's log: the step reached and its last
+ * evaluation.
+ *
+ *   node --conditions=tfjs-ext-source --import tsx examples/node/sac/collect.ts
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {writeLinePlot} from '../common';
+
+const runsDir = 'examples/node/sac/runs', resultsDir = 'examples/node/sac/results';
+
+interface Result {
+  run: string; env: string; seed: number; finished: boolean; steps: number; target: number;
+  lastEval: {step: number; meanReturn: number; returns: number[]} | null;
+  evaluations: Array<{step: number; meanReturn: number}>; wallSeconds: number;
+}
+
+(async () => {
+  fs.mkdirSync(resultsDir, {recursive: true});
+  for (const run of fs.existsSync(runsDir) ? fs.readdirSync(runsDir).sort() : []) {
+    const dir = path.join(runsDir, run), logFile = path.join(dir, 'log.json');
+    if (!fs.existsSync(logFile)) continue;
+    const log = JSON.parse(fs.readFileSync(logFile, 'utf8'));
+    const summaryFile = path.join(dir, 'summary.json');
+    const summary = fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, 'utf8')) : null;
+    const [, env, seed] = /^(.*)-seed(\d+)$/.exec(run) ?? [run, run, '0'];
+    const target = {pendulum: 20000, mountaincar: 50000, invertedpendulum: 30000}[env] ?? 0;
+    const steps = summary?.steps ?? log.episodes.at(-1)?.step ?? 0;
+    const result: Result = {run, env, seed: Number(seed), finished: summary !== null && steps >= target, steps, target,
+                            lastEval: log.evaluations.at(-1) ?? null,
+                            evaluations: log.evaluations.map(({step, meanReturn}: any) => ({step, meanReturn})),
+                            wallSeconds: log.wallSeconds};
+    fs.writeFileSync(path.join(resultsDir, `${run}.json`), JSON.stringify(result, null, 2) + '\n');
+    await writeLinePlot(path.join(resultsDir, `${run}.png`), [
+      {name: 'training episodes', points: log.episodes.map((e: any) => [e.step, e.episodeReturn])},
+      {name: 'evaluation (deterministic)', points: log.evaluations.map((e: any) => [e.step, e.meanReturn])},
+    ], {title: `SAC on ${env}, seed ${seed}${result.finished ? '' : ` (stopped at step ${steps})`}`,
+        x: 'environment step', y: 'return', width: 480, height: 240});
+  }
+  const rows = fs.readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()
+      .map((f) => JSON.parse(fs.readFileSync(path.join(resultsDir, f), 'utf8')) as Result);
+  console.log('| env | seed | steps run (target) | last evaluation: mean return of 10 deterministic episodes (step) | wall time |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ev = r.lastEval === null ? '-' : `${r.lastEval.meanReturn.toFixed(1)} (step ${r.lastEval.step})`;
+    console.log(`| ${r.env} | ${r.seed} | ${r.steps} (${r.target})${r.finished ? '' : ', stopped'} | ${ev} | ` +
+                `${(r.wallSeconds / 60).toFixed(0)} min |`);
+  }
+  console.log(`\nfrom examples/node/sac/results/*.json (${rows.length} runs)`);
+})();
