@@ -9,6 +9,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {BenchRow, BenchSuite, measureVariant} from '@tfjs-ext/core/bench';
 import {Pendulum} from './envs/pendulum';
+import {Adam} from './adam';
+import {actorForward, denseVars, flatVars, mlp, Tape} from './networks';
+import {squashedGaussian} from './policy';
 import {SAC} from './sac';
 
 const BLOCK = 20;  // env steps per timed run
@@ -20,7 +23,9 @@ function row(op: string, variant: string, msPerStep: number | null, runs: number
           gflops: null, gbps: null, speedup: null, peakMB: null, ...extra};
 }
 
-function torchPeer(repeats: number): {msPerStep: number; minMsPerStep: number; runs: number; version: string} | string {
+interface PeerResult {msPerStep: number; minMsPerStep: number; cpuMsPerStep: number; minCpuMsPerStep: number; runs: number; version: string}
+
+function torchPeer(repeats: number): PeerResult | string {
   const res = spawnSync('python3', [path.join(__dirname, 'bench', 'torch_peer.py'), JSON.stringify({block: BLOCK, repeats})],
                         {encoding: 'utf8', timeout: 900_000});
   if (res.status !== 0) {
@@ -31,64 +36,129 @@ function torchPeer(repeats: number): {msPerStep: number; minMsPerStep: number; r
   return {...out, version: `${out.torch}, ${out.threads} thread`};
 }
 
+/** CPU milliseconds (user + system, this process) per call of `f`: robust to other jobs sharing the cores. */
+function cpuMsPerCall(f: () => void, n: number): number {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / n;
+}
+
+async function cpuMsPerStep(agent: SAC, blocks: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < blocks; i++) {
+    const c0 = process.cpuUsage();
+    await agent.learn({totalSteps: BLOCK});
+    const c = process.cpuUsage(c0);
+    out.push((c.user + c.system) / 1000 / BLOCK);
+  }
+  return out.sort((x, y) => x - y);
+}
+
 const suite: BenchSuite = {
   name: 'sac',
   backends: ['cpu', 'wasm'],
   async run(backend, {quick}) {
     const rows: BenchRow[] = [];
-    const repeats = quick ? 3 : 7;
+    const repeats = quick ? 3 : 5;
     const agent = new SAC(new Pendulum(), {seed: 0});
-    await agent.learn({totalSteps: 100 + 2 * BLOCK});  // past learningStarts, Adam slots created
+    await agent.learn({totalSteps: 100 + 2 * BLOCK});  // past learningStarts, Adam state created
     const loop = await measureVariant({name: 'learn', run: async () => { await agent.learn({totalSteps: BLOCK}); }},
                                       {warmup: 1, repeats, maxMsPerVariant: 60000});
     const ours = loop.medianMs / BLOCK;
-    // PyTorch first in the table (the baseline of the speed-up column); timed now, beside ours
+    const oursCpu = await cpuMsPerStep(agent, repeats);
+    // PyTorch timed right after ours (wall and CPU time); the baseline of the speed-up column
     const peer = backend === 'wasm' || quick ? torchPeer(repeats) : null;
     if (typeof peer === 'string') console.log(`      PyTorch peer skipped: ${peer}`);
-    if (peer !== null && typeof peer !== 'string') {
-      rows.push(row('SAC training loop, ms per env step', `PyTorch ${peer.version} (SB3-equivalent)`, peer.msPerStep,
-                    peer.runs, true, {minMs: peer.minMsPerStep}));
+    const havePeer = peer !== null && typeof peer !== 'string';
+    const wallOp = 'SAC training loop, wall ms per env step', cpuOp = 'SAC training loop, CPU ms per env step';
+    if (havePeer) {
+      rows.push(row(wallOp, `PyTorch ${peer.version} (SB3-equivalent)`, peer.msPerStep, peer.runs, true,
+                    {minMs: peer.minMsPerStep}));
+      rows.push(row(cpuOp, `PyTorch ${peer.version} (SB3-equivalent)`, peer.cpuMsPerStep, peer.runs, true,
+                    {minMs: peer.minCpuMsPerStep}));
     }
-    const base = peer !== null && typeof peer !== 'string' ? peer.msPerStep : null;
-    rows.push(row('SAC training loop, ms per env step', 'tfjs-ext SAC', ours, loop.runs, base === null,
-                  {minMs: loop.minMs / BLOCK, speedup: base === null ? null : base / ours}));
-    // where our time goes: one update, one policy action, one env step + replay insert
-    const b = agent.replayBuffer.sample(256, agent.rng);
-    const eps = new Float32Array(256), epsNext = new Float32Array(256);
-    const upd = await measureVariant({name: 'update', run: () => agent.update(b, eps, epsNext)}, {warmup: 1, repeats});
-    const act = await measureVariant({name: 'predict', run: () => { agent.predict([1, 0, 0]); }}, {warmup: 2, repeats: 50});
+    rows.push(row(wallOp, 'tfjs-ext SAC', ours, loop.runs, !havePeer,
+                  {minMs: loop.minMs / BLOCK, speedup: havePeer ? peer.msPerStep / ours : null}));
+    const cpuMedian = oursCpu[oursCpu.length >> 1];
+    rows.push(row(cpuOp, 'tfjs-ext SAC', cpuMedian, oursCpu.length, !havePeer,
+                  {minMs: oursCpu[0], speedup: havePeer ? peer.cpuMsPerStep / cpuMedian : null}));
+    // where our time goes, in CPU ms: one gradient step and its parts, one policy action, one env step
+    const B = 256;
+    const b = agent.replayBuffer.sample(B, agent.rng);
+    const eps = new Float32Array(B), epsNext = new Float32Array(B);
+    const n = quick ? 3 : 8;
+    const parts = breakdown(agent, b, eps, n);
+    parts.unshift(['one gradient step (all of the below)', cpuMsPerCall(() => agent.update(b, eps, epsNext), n)]);
+    parts.push(['policy action (batch 1, read back)', cpuMsPerCall(() => { agent.predict([1, 0, 0]); }, 50)]);
     const env = new Pendulum();
     env.reset(0);
-    const envStep = await measureVariant({name: 'env', run: () => {
-      for (let i = 0; i < 100; i++) {
-        const r = env.step([0.1]);
-        agent.replayBuffer.add(r.observation, [0.05], r.reward, r.observation, false);
-      }
-    }}, {warmup: 1, repeats});
+    parts.push(['env step + replay insert (JS)', cpuMsPerCall(() => {
+      const r = env.step([0.1]);
+      agent.replayBuffer.add(r.observation, [0.05], r.reward, r.observation, false);
+    }, 1000)]);
     const info = await tf.profile(() => { agent.update(b, eps, epsNext); });
-    let matMulMs = 0, otherMs = 0, matMuls = 0;
-    for (const k of info.kernels) {
-      // top-level kernels only: fused ops record their inner kernels too
-      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      if (/MatMul/.test(k.name)) { matMulMs += ms; matMuls++; } else otherMs += ms;
-    }
-    rows.push(row('breakdown: one gradient step', `${info.kernels.length} kernels`, upd.medianMs, upd.runs, false));
-    rows.push(row('breakdown: matMul kernels in one step (profiled)', `${matMuls} kernels`, matMulMs, 1, false));
-    rows.push(row('breakdown: other kernels in one step (profiled)', `${info.kernels.length - matMuls} kernels`, otherMs, 1, false));
-    rows.push(row('breakdown: policy action (batch 1, read back)', 'predict', act.medianMs, act.runs, false));
-    rows.push(row('breakdown: env step + replay insert', 'Pendulum (JS)', envStep.medianMs / 100, envStep.runs, false));
+    for (const [what, ms] of parts) rows.push(row(`CPU breakdown: ${what}`, `${info.kernels.length} kernels per step`, ms, n, false));
     agent.dispose();
     return rows;
   },
   notes(rows) {
-    const notes: string[] = ['medianMs is per environment step (one gradient step each); steps/s = 1000 / medianMs.',
-      'The target from the issue: >= 1x PyTorch (66 steps/s measured on a quiet machine), aim 2x.'];
+    const notes: string[] = ['medianMs of the training-loop rows is per environment step (one gradient step each); ' +
+      'steps/s = 1000 / medianMs. The machine is shared by other jobs: wall times swing with its load, CPU times ' +
+      '(user + system of the measuring process) much less; PyTorch runs right after ours in the same suite run.',
+      'Target from the issue: >= 1x PyTorch (66 steps/s = 15 ms per step on a quiet machine), aim 2x.'];
     for (const r of rows.filter((x) => x.op.startsWith('SAC training loop') && x.medianMs !== null)) {
-      notes.push(`${r.backend} ${r.variant}: ${(1000 / r.medianMs!).toFixed(1)} env steps/s` +
-                 (r.speedup !== null && !r.baseline ? ` (${r.speedup.toFixed(2)}x PyTorch in the same run)` : ''));
+      notes.push(`${r.backend} ${r.op.includes('CPU') ? 'CPU' : 'wall'}: ${r.variant}: ${(1000 / r.medianMs!).toFixed(1)} ` +
+                 `env steps/s` + (r.speedup !== null && !r.baseline ? ` (${r.speedup.toFixed(2)}x PyTorch)` : ''));
     }
     return notes;
   },
 };
+
+/** CPU ms of the update's parts, rebuilt from the same building blocks on the same batch. */
+function breakdown(agent: SAC, b: ReturnType<SAC['replayBuffer']['sample']>, eps: Float32Array, n: number):
+    Array<[string, number]> {
+  const B = b.rewards.length;
+  const actor = denseVars(agent.actor), c1 = denseVars(agent.critic1), c2 = denseVars(agent.critic2);
+  const obs = tf.tensor2d(b.observations, [B, 3]), act = tf.tensor2d(b.actions, [B, 1]), e = tf.tensor2d(eps, [B, 1]);
+  const criticVars = [...flatVars(c1), ...flatVars(c2)];
+  const out: Array<[string, number]> = [
+    ['target: actor on s\' + 2 target critics (forward only)', cpuMsPerCall(() => tf.tidy(() => {
+      const {mu, logStd} = actorForward(obs, actor);
+      const {action} = squashedGaussian(mu, logStd, e);
+      const sa = tf.concat([obs, action], 1) as tf.Tensor2D;
+      tf.minimum(mlp(sa, c1), mlp(sa, c2));
+    }), n)],
+    ['critic loss + gradients (2 critics)', cpuMsPerCall(() => {
+      const tape: Tape = [];
+      tf.tidy(() => {
+        const sa = tf.concat([obs, act], 1) as tf.Tensor2D;
+        tf.variableGrads(() => tf.add(tf.mean(tf.square(mlp(sa, c1, tape))), tf.mean(tf.square(mlp(sa, c2, tape)))) as tf.Scalar,
+                         criticVars);
+      });
+      tf.dispose(tape);
+    }, n)],
+    ['actor loss + gradients (through both critics)', cpuMsPerCall(() => {
+      const tape: Tape = [];
+      tf.tidy(() => {
+        tf.variableGrads(() => {
+          const {mu, logStd} = actorForward(tf.add(obs, 0) as tf.Tensor2D, actor, tape);
+          const {action, logProb} = squashedGaussian(mu, logStd, e);
+          const sa = tf.concat([obs, action], 1) as tf.Tensor2D;
+          return tf.mean(tf.sub(logProb, tf.minimum(mlp(sa, c1, tape, true), mlp(sa, c2, tape, true)))) as tf.Scalar;
+        }, flatVars(actor));
+      });
+      tf.dispose(tape);
+    }, n)],
+  ];
+  const scratch = new Adam(0);  // learning rate 0: the same work, parameters unchanged
+  const grads = criticVars.map((v) => tf.zerosLike(v));
+  out.push(['critic Adam step (JS over typed arrays)', cpuMsPerCall(() => tf.tidy(() => { scratch.apply(criticVars, grads); }), n)]);
+  const x = tf.randomNormal([B, 256]) as tf.Tensor2D, w = tf.randomNormal([256, 256]) as tf.Tensor2D;
+  out.push(['one 256 x 256 x 256 matMul (16 per step)', cpuMsPerCall(() => tf.matMul(x, w).dispose(), 20)]);
+  scratch.dispose();
+  tf.dispose([obs, act, e, x, w, ...grads]);
+  return out;
+}
 
 export default suite;
