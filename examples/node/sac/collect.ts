@@ -50,4 +50,19 @@ interface Result {
                 `${(r.wallSeconds / 60).toFixed(0)} min |`);
   }
   console.log(`\nfrom examples/node/sac/results/*.json (${rows.length} runs)`);
+
+  // the speed table, from the bench result file
+  const benchFile = 'bench/results/sac.json';
+  if (fs.existsSync(benchFile)) {
+    const bench = JSON.parse(fs.readFileSync(benchFile, 'utf8'));
+    console.log('\n| measure | backend | variant | median ms | env steps/s | vs PyTorch (same run) |');
+    console.log('|---|---|---|---:|---:|---:|');
+    for (const r of bench.rows) {
+      const loop = r.op.startsWith('SAC training loop');
+      const ms = r.medianMs === null ? '-' : r.medianMs >= 10 ? r.medianMs.toFixed(1) : r.medianMs.toFixed(3);
+      console.log(`| ${r.op} | ${r.backend} | ${r.variant} | ${ms} | ${loop && r.medianMs ? (1000 / r.medianMs).toFixed(1) : ''} | ` +
+                  `${loop ? (r.baseline ? 'baseline' : r.speedup === null ? '-' : `${r.speedup.toFixed(2)}x`) : ''} |`);
+    }
+    console.log(`\nfrom ${benchFile} (${bench.machine}, ${bench.date.slice(0, 16)})`);
+  }
 })();
