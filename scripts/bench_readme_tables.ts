@@ -222,4 +222,17 @@ export const TABLES: TableSpec[] = [
       {header: 'speed-up', variant: 'kernel', show: faster({variant: 'composite'})},
     ],
   },
+  {
+    id: 'mamba-lm-decode',
+    labelHeaders: ['backend', 'context'],
+    rows: [1024, 4096, 16384].map((c) => ({labels: ['wasm', String(c)], suite: 'mamba-lm-decode', backend: 'wasm',
+                                          size: `context=${c}`})),
+    columns: [
+      {header: 'transformer: KV cache + flashDecode', variant: /^transformer/, show: ms},
+      {header: 'tokens/s', variant: /^transformer/, show: (r) => num(1000 / r.medianMs!)},
+      {header: 'Mamba-2: recurrent step', variant: /^Mamba-2/, show: ms},
+      {header: 'tokens/s ', variant: /^Mamba-2/, show: (r) => num(1000 / r.medianMs!)},
+      {header: 'Mamba-2 vs transformer', variant: /^Mamba-2/, show: faster({variant: /^transformer/})},
+    ],
+  },
 ];
