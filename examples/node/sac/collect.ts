@@ -15,6 +15,8 @@ const runsDir = 'examples/node/sac/runs', resultsDir = 'examples/node/sac/result
 interface Result {
   run: string; env: string; seed: number; finished: boolean; steps: number; target: number;
   lastEval: {step: number; meanReturn: number; returns: number[]} | null;
+  /** Mean return of the last 10 training (stochastic) episodes. */
+  lastTrainingMean: number | null;
   evaluations: Array<{step: number; meanReturn: number}>; wallSeconds: number;
 }
 
@@ -31,22 +33,27 @@ interface Result {
     const steps = summary?.steps ?? log.episodes.at(-1)?.step ?? 0;
     const result: Result = {run, env, seed: Number(seed), finished: summary !== null && steps >= target, steps, target,
                             lastEval: log.evaluations.at(-1) ?? null,
+                            lastTrainingMean: log.episodes.length === 0 ? null :
+                                log.episodes.slice(-10).reduce((a: number, e: any) => a + e.episodeReturn, 0) /
+                                Math.min(10, log.episodes.length),
                             evaluations: log.evaluations.map(({step, meanReturn}: any) => ({step, meanReturn})),
                             wallSeconds: log.wallSeconds};
     fs.writeFileSync(path.join(resultsDir, `${run}.json`), JSON.stringify(result, null, 2) + '\n');
     await writeLinePlot(path.join(resultsDir, `${run}.png`), [
       {name: 'training episodes', points: log.episodes.map((e: any) => [e.step, e.episodeReturn])},
       {name: 'evaluation (deterministic)', points: log.evaluations.map((e: any) => [e.step, e.meanReturn])},
-    ], {title: `SAC on ${env}, seed ${seed}${result.finished ? '' : ` (stopped at step ${steps})`}`,
+    ], {title: `SAC on ${env}, seed ${seed}${result.finished ? '' : ` (step ${steps} of ${target})`}`,
         x: 'environment step', y: 'return', width: 480, height: 240});
   }
   const rows = fs.readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort()
       .map((f) => JSON.parse(fs.readFileSync(path.join(resultsDir, f), 'utf8')) as Result);
-  console.log('| env | seed | steps run (target) | last evaluation: mean return of 10 deterministic episodes (step) | wall time |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| env | seed | steps run (target) | last evaluation: mean return of 10 deterministic episodes (step) | ' +
+              'mean of the last 10 training episodes | wall time |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const ev = r.lastEval === null ? '-' : `${r.lastEval.meanReturn.toFixed(1)} (step ${r.lastEval.step})`;
-    console.log(`| ${r.env} | ${r.seed} | ${r.steps} (${r.target})${r.finished ? '' : ', stopped'} | ${ev} | ` +
+    const train = r.lastTrainingMean === null ? '-' : r.lastTrainingMean.toFixed(1);
+    console.log(`| ${r.env} | ${r.seed} | ${r.steps} (${r.target})${r.finished ? '' : ', not finished'} | ${ev} | ${train} | ` +
                 `${(r.wallSeconds / 60).toFixed(0)} min |`);
   }
   console.log(`\nfrom examples/node/sac/results/*.json (${rows.length} runs)`);
