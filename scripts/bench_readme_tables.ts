@@ -235,4 +235,22 @@ export const TABLES: TableSpec[] = [
       {header: 'Mamba-2 vs transformer', variant: /^Mamba-2/, show: faster({variant: /^transformer/})},
     ],
   },
+  {
+    // PointNet++ ops at the shapes and the full SSG classifier step: ours vs composite vs the PyTorch peer
+    id: 'pointnet2',
+    labelHeaders: ['case', 'size'],
+    rows: [
+      ['farthestPointSample', 'B=16 N=1024 -> 512'], ['ballQuery', 'B=16 N=1024 S=512 r=0.2 K=32'],
+      ['groupPoints', 'B=16 N=1024 S=512 K=32 C=64'], ['threeNN+threeInterpolate', 'B=16 128 -> 1024 C=64'],
+      ['SSG train step', 'batch=16 N=1024 (full SSG)'], ['SSG inference', 'batch=16 N=1024 (full SSG)'],
+    ].map(([op, size]) => ({labels: [op, size], suite: 'pointnet2', op, size})),
+    columns: [
+      {header: 'composite (wasm)', backend: 'wasm', variant: 'composite (tf ops)', show: ms},
+      {header: 'ours (cpu)', backend: 'cpu', variant: 'ours (kernel)', show: ms},
+      {header: 'ours (wasm)', backend: 'wasm', variant: /^ours/, show: ms},
+      {header: 'PyTorch (1 thread)', backend: 'cpu (python)', variant: /^PyTorch/, show: ms},
+      {header: 'ours (wasm) vs PyTorch', backend: 'wasm', variant: /^ours/,
+       show: faster({backend: 'cpu (python)', variant: /^PyTorch/})},
+    ],
+  },
 ];
