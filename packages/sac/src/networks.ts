@@ -23,6 +23,12 @@ function dense(units: number, fanIn: number, name: string, seed: number, activat
 /**
  * Actor: ReLU MLP trunk, then two linear heads `mu` and `logStd` (unclamped here; the policy clamps).
  * Inputs `[B, obsDim]`, outputs `[[B, actionDim], [B, actionDim]]`.
+ *
+ * @example
+ * ```ts
+ * const actor = buildActor(3, 1, [256, 256], 0);
+ * const [mu, logStd] = actor.predict(tf.zeros([1, 3])) as tf.Tensor[];
+ * ```
  */
 export function buildActor(obsDim: number, actionDim: number, netArch: number[], seed: number): tf.LayersModel {
   const input = tf.input({shape: [obsDim], name: 'observation'});
@@ -37,7 +43,14 @@ export function buildActor(obsDim: number, actionDim: number, netArch: number[],
   return tf.model({inputs: input, outputs: [mu, logStd], name: 'actor'});
 }
 
-/** Critic: `Q(s, a)`, a ReLU MLP on `concat(s, a)`; input `[B, obsDim + actionDim]`, output `[B, 1]`. */
+/**
+ * Critic: `Q(s, a)`, a ReLU MLP on `concat(s, a)`; input `[B, obsDim + actionDim]`, output `[B, 1]`.
+ *
+ * @example
+ * ```ts
+ * const q = buildCritic(3, 1, [256, 256], 0, 'critic1').predict(tf.zeros([4, 4]));  // [4, 1]
+ * ```
+ */
 export function buildCritic(obsDim: number, actionDim: number, netArch: number[], seed: number,
                             name: string): tf.LayersModel {
   const input = tf.input({shape: [obsDim + actionDim], name: 'observation_action'});

@@ -1,6 +1,13 @@
 /**
  * A seeded generator whose whole state is one 32-bit integer (mulberry32), so an agent, a replay buffer or an
  * environment can save it in a checkpoint and resume the exact same stream.
+ *
+ * @example
+ * ```ts
+ * const rng = new Random(42);
+ * const u = rng.uniform(-1, 1), z = rng.normal();
+ * const saved = rng.getState();   // later: rng.setState(saved)
+ * ```
  */
 export class Random {
   private s: number;

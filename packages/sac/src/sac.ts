@@ -368,6 +368,11 @@ export interface RunState {
 /**
  * The critics' regression target `y = r + gamma (1 - terminated) (minQTarget(s', a') - alpha logp')`, every
  * operand `[B, 1]` (checked: a `[B]` reward against `[B, 1]` values would broadcast to `[B, B]`).
+ *
+ * @example
+ * ```ts
+ * const y = softQTarget(rewards, notDone, tf.minimum(q1Next, q2Next), logpNext, alpha, 0.99);  // [B, 1]
+ * ```
  */
 export function softQTarget(rewards: tf.Tensor, notDone: tf.Tensor, minQNext: tf.Tensor, logpNext: tf.Tensor,
                             alpha: tf.Tensor | number, gamma: number): tf.Tensor2D {
