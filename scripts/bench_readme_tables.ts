@@ -95,6 +95,8 @@ const PEER = 'onnxruntime-web MHA', OURS = 'simd-wasm (ours)';
 const TF_COMPOSITE = /^(blocked composite \(ours\)|composite softmax\(q K\^T\) V|composite)$/;
 const TF_KERNEL = /^(flashAttention \(simd-wasm kernel\)|flashDecode \(simd-wasm host kernel\)|host kernel \(JS, 1 thread\))$/;
 
+const SSD_SUITE = 'ssd', SSD_OURS = 'ssd (SIMD wasm kernel)';
+
 export const TABLES: TableSpec[] = [
   {
     id: 'flash-attention',
@@ -251,6 +253,47 @@ export const TABLES: TableSpec[] = [
       {header: 'PyTorch (1 thread)', backend: 'cpu (python)', variant: /^PyTorch/, show: ms},
       {header: 'ours (wasm) vs PyTorch', backend: 'wasm', variant: /^ours/,
        show: faster({backend: 'cpu (python)', variant: /^PyTorch/})},
+    ],
+  },
+  {
+    id: 'ssd',
+    labelHeaders: ['backend', 'case', 'L'],
+    rows: ['cpu', 'wasm'].flatMap((backend) => ['forward', 'forward+backward'].flatMap((op) =>
+        [1024, 4096, 16384].map((L) => ({labels: [backend, op, `${L}`], suite: SSD_SUITE, backend, op, size: `L=${L}`})))),
+    columns: [
+      {header: 'chunked tf composite', variant: 'chunked tf composite', show: ms},
+      {header: 'ours (SIMD kernel)', variant: SSD_OURS, show: msAndGflops},
+      {header: 'ours vs composite', variant: SSD_OURS, show: faster({variant: 'chunked tf composite'})},
+      {header: 'plain-JS kernel', variant: 'ssd (plain-JS kernel forced)', show: ms},
+      {header: 'naive scan (tf ops)', variant: /^naive sequential scan/, show: ms},
+      {header: 'PyTorch 2.13 ssd_minimal, 1 thread', variant: /^PyTorch/, backend: 'cpu', show: msAndGflops},
+      {header: 'ours vs PyTorch', variant: SSD_OURS, show: faster({variant: /^PyTorch/, backend: 'cpu'})},
+      {header: 'peak MB composite', variant: 'chunked tf composite', show: peakMB},
+      {header: 'peak MB ours (of which SIMD module)', variant: SSD_OURS,
+       show: (r, f) => `${peakMB(r, f)} (${kernelMB(r, f)})`},
+    ],
+  },
+  {
+    id: 'ssd-long',
+    labelHeaders: ['backend', 'case', 'L'],
+    rows: ['forward', 'forward+backward'].map((op) => ({labels: ['cpu', op, '65536'], suite: SSD_SUITE, backend: 'cpu',
+                                                        op, size: 'L=65536'})),
+    columns: [
+      {header: 'ours (SIMD kernel)', variant: SSD_OURS, show: msAndGflops},
+      {header: 'peak MB (of which SIMD module)', variant: SSD_OURS,
+       show: (r, f) => `${peakMB(r, f)} (${kernelMB(r, f)})`},
+    ],
+  },
+  {
+    id: 'ssd-crossover',
+    labelHeaders: ['backend', 'case', 'L'],
+    rows: ['cpu', 'wasm'].flatMap((backend) => ['forward', 'forward+backward'].flatMap((op) =>
+        [1024, 2048, 4096].map((L) => ({labels: [backend, op, `${L}`], suite: SSD_SUITE, backend,
+                                         op: `crossover ${op}`, size: `L=${L}`})))),
+    columns: [
+      {header: 'flashAttention causal (SIMD)', variant: 'flashAttention causal', show: ms},
+      {header: 'ssd (SIMD)', variant: SSD_OURS, show: ms},
+      {header: 'ssd speed / flash speed', variant: SSD_OURS, show: faster({variant: 'flashAttention causal'})},
     ],
   },
 ];
