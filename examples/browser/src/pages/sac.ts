@@ -1,8 +1,8 @@
 /**
  * SAC on Pendulum-v1: the trained policy (the actor exported by export-models.ts) swings the pendulum up and
  * holds it, drawn on a canvas; "Train here" trains a fresh SAC agent in this tab on the selected backend with a
- * live learning curve. The MuJoCo cart-pole is not here: @tfjs-ext/sac/mujoco loads mujoco-js, whose browser
- * build this esbuild bundle does not serve (see the report of issue 16).
+ * live learning curve. The MuJoCo inverted pendulum (@tfjs-ext/sac/mujoco, mujoco-js) is not on this page yet:
+ * it has not been tried in the browser bundle, and there is no trained policy for it to ship.
  */
 import * as tf from '@tensorflow/tfjs';
 import {angleNormalize, Pendulum, SAC} from '@tfjs-ext/sac';
