@@ -1,8 +1,8 @@
 /**
  * Trains SAC on Pendulum-v1, MountainCarContinuous-v0 or a MuJoCo inverted pendulum, with a progress bar
  * (episode return), CSV/JSON logs, a learning-curve PNG, a checkpoint every --checkpoint steps (at the next
- * episode end, replay buffer included) that --resume continues exactly, and a final evaluation of 10
- * deterministic episodes.
+ * episode end, replay buffer included) that --resume continues exactly (Ctrl-C also saves one), and a final
+ * evaluation of 10 deterministic episodes.
  *
  *   node --conditions=tfjs-ext-source --import tsx examples/node/sac/train.ts --env=pendulum --steps=20000 --seed=0
  */
@@ -80,9 +80,16 @@ runExample(async () => {
         log.episodes.map((e) => [e.step, e.episodeReturn, e.length, e.criticLoss, e.actorLoss, e.entCoef].join(',')).join('\n') + '\n');
   };
   let lastReturn = NaN;
+  // Ctrl-C / kill: stop after the current step, save a checkpoint (the resumed run starts a new episode)
+  let stopRequested = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stopRequested = true; });
   await agent.learn({totalSteps: steps - startStep, callbacks: {
-    onStep: ({step}) => {
-      if (step % 50 === 0 || step === steps) bar.update(step, `return ${lastReturn.toFixed(1)}`);
+    onStep: async ({step}) => {
+      if (step % 50 === 0 || step === steps) {
+        bar.update(step, `return ${lastReturn.toFixed(1)}`);
+        await new Promise((resolve) => setImmediate(resolve));  // let signal handlers run (learn only awaits microtasks)
+      }
+      return !stopRequested;
     },
     onEpisodeEnd: async ({step, episodeReturn, episodeLength}) => {
       lastReturn = episodeReturn;
@@ -103,6 +110,13 @@ runExample(async () => {
       }
     },
   }});
+  if (stopRequested) {
+    await agent.save(ckptDir, {includeReplayBuffer: true});
+    writeLogs();
+    console.log(`\nstopped at step ${agent.numTimesteps}: checkpoint and logs in ${out}; --resume continues`);
+    agent.dispose();
+    return;
+  }
   const returns = await evaluate(agent, t.make, flags.evalEpisodes);
   const meanReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
   if (log.evaluations.at(-1)?.step !== agent.numTimesteps) log.evaluations.push({step: agent.numTimesteps, meanReturn, returns});
