@@ -11,9 +11,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {useBestBackend, initBackend, BackendName} from '@tfjs-ext/core';
-import {causalLM, CausalLMConfig, causalLMLoss} from '@tfjs-ext/attention';
+import {causalLM, CausalLMConfig} from '@tfjs-ext/attention';
 import {parseFlags, ProgressBar, runExample, TrainingCheckpoint, withSeededMathRandom, writeLinePlot,
         writeModel} from '../common';
+import {BatchRandom, crossEntropy, sampleBatch} from './batches';
 import {loadCorpus, VOCAB} from './corpus';
 import {sampleText} from './sample';
 
@@ -35,30 +36,6 @@ const FLAGS = {
   out: {default: path.join(__dirname, 'checkpoint'), help: 'output folder (checkpoint, model, loss curve)'},
   resume: {default: false, help: 'continue from the checkpoint in --out'},
 };
-
-/** The batch sampler's generator, with its state exposed so a checkpoint can restore it. */
-class BatchRandom {
-  constructor(public state: number) {}
-  next(): number {
-    this.state = (Math.imul(this.state ^ (this.state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return this.state / 4294967296;
-  }
-}
-
-/** `count` random windows of `context + 1` tokens: inputs are the first `context`, targets the last. */
-function sampleBatch(tokens: Int32Array, count: number, context: number, random: BatchRandom) {
-  const inputs = new Int32Array(count * context), targets = new Int32Array(count * context);
-  for (let b = 0; b < count; b++) {
-    const start = Math.floor(random.next() * (tokens.length - context - 1));
-    inputs.set(tokens.subarray(start, start + context), b * context);
-    targets.set(tokens.subarray(start + 1, start + context + 1), b * context);
-  }
-  return {inputs: tf.tensor2d(inputs, [count, context], 'int32'), targets: tf.tensor2d(targets, [count, context], 'int32')};
-}
-
-function crossEntropy(model: tf.LayersModel, inputs: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  return causalLMLoss(model.apply(inputs, {training: true}) as tf.Tensor3D, targets);  // logits [batch, context, vocab]
-}
 
 runExample(async () => {
   const flags = parseFlags('train.ts: a character-level transformer LM on Debian\'s fortunes', FLAGS);

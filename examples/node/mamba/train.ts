@@ -11,10 +11,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {BackendName, initBackend, useBestBackend} from '@tfjs-ext/core';
-import {causalLM, causalLMLoss} from '@tfjs-ext/attention';
+import {causalLM} from '@tfjs-ext/attention';
 import {generate, mambaLM, MambaLMConfig} from '@tfjs-ext/mamba';
 import {parseFlags, ProgressBar, runExample, TrainingCheckpoint, withSeededMathRandom, writeLinePlot,
         writeModel} from '../common';
+import {BatchRandom, crossEntropy, sampleBatch} from '../lm/batches';
 import {decode, encode, loadCorpus, VOCAB} from '../lm/corpus';
 
 const FLAGS = {
@@ -39,33 +40,6 @@ const FLAGS = {
 
 /** The transformer example's defaults (examples/node/lm/train.ts), for the parameter comparison. */
 const TRANSFORMER = {vocabSize: VOCAB.length, maxLength: 1280, dModel: 64, numLayers: 2, numHeads: 4, numKvHeads: 2};
-
-/**
- * The batch sampler's generator (the transformer example's, so both models see the same batches), with its
- * state exposed so a checkpoint can restore it.
- */
-class BatchRandom {
-  constructor(public state: number) {}
-  next(): number {
-    this.state = (Math.imul(this.state ^ (this.state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return this.state / 4294967296;
-  }
-}
-
-/** `count` random windows of `context + 1` tokens: inputs are the first `context`, targets the last. */
-function sampleBatch(tokens: Int32Array, count: number, context: number, random: BatchRandom) {
-  const inputs = new Int32Array(count * context), targets = new Int32Array(count * context);
-  for (let b = 0; b < count; b++) {
-    const start = Math.floor(random.next() * (tokens.length - context - 1));
-    inputs.set(tokens.subarray(start, start + context), b * context);
-    targets.set(tokens.subarray(start + 1, start + context + 1), b * context);
-  }
-  return {inputs: tf.tensor2d(inputs, [count, context], 'int32'), targets: tf.tensor2d(targets, [count, context], 'int32')};
-}
-
-function crossEntropy(model: tf.LayersModel, inputs: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  return causalLMLoss(model.apply(inputs, {training: true}) as tf.Tensor3D, targets);  // logits [batch, context, vocab]
-}
 
 runExample(async () => {
   const flags = parseFlags('train.ts: a character-level Mamba-2 LM on Debian\'s fortunes', FLAGS);
