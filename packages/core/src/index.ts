@@ -9,7 +9,7 @@
 export {defineOp, dispatchCounts, hasKernel, lastDispatch, resetDispatchCounts, withCompositeOnly} from './kernel';
 export type {DispatchPath, GradFunc, KernelFunc, Op, OpDefinition} from './kernel';
 export {ImplRegistry, withScope} from './impl_registry';
-export {randomFloat32, rng} from './random';
+export {pickTokens, randomFloat32, rng} from './random';
 export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
 export type {HostOutput, HostTensor} from './host_kernel';
 export {backendReport, describeWebGPUAdapter, initBackend, isNode, knownBackends, registerBackendLoader} from './backends';

@@ -6,7 +6,7 @@
  * Both call the blocks' own math (`TransformerBlock.forward`) with the model's own weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertKnownKeys, rng} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, pickTokens, rng} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {flashDecode} from '../flash_decode/op';
 import {KVCache} from '../kv_cache/kv_cache';
@@ -94,26 +94,6 @@ export interface GenerateOptions {
   onLogits?: (logits: Float32Array, step: number) => void;
 }
 
-/** Picks one token per batch row from `logits [batch * vocab]`. */
-function pick(logits: Float32Array, batch: number, vocab: number, temperature: number, random: () => number): number[] {
-  const out: number[] = [];
-  for (let b = 0; b < batch; b++) {
-    const row = logits.subarray(b * vocab, (b + 1) * vocab);
-    let best = 0;
-    for (let t = 1; t < vocab; t++) if (row[t] > row[best]) best = t;
-    if (temperature <= 0) {
-      out.push(best);
-      continue;
-    }
-    const weights = Array.from(row, (l) => Math.exp((l - row[best]) / temperature));
-    let r = random() * weights.reduce((a, w) => a + w, 0);
-    let t = 0;
-    while (t < vocab - 1 && (r -= weights[t]) > 0) t++;
-    out.push(t);
-  }
-  return out;
-}
-
 /**
  * Generates `numTokens` tokens after `prompts` (one array of token ids per batch row, all the same length)
  * and returns only the generated tokens, per row.
@@ -149,7 +129,7 @@ export async function generate(model: tf.LayersModel, prompts: number[][], numTo
       const values = await last.data() as Float32Array;
       last.dispose();
       options.onLogits?.(values, s);
-      const next = pick(values, batch, vocab, temperature, random);
+      const next = pickTokens(values, batch, vocab, temperature, random);
       next.forEach((t, b) => {
         sequences[b].push(t);
         generated[b].push(t);

@@ -6,7 +6,7 @@
  * - full recompute: every step runs the whole prefix through the model.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertKnownKeys, rng} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, pickTokens, rng} from '@tfjs-ext/core';
 import {Mamba2State} from './mamba2_math';
 import {MambaLMParts, mambaLMParts} from './mamba_lm';
 
@@ -96,26 +96,6 @@ export interface GenerateOptions {
 }
 const GENERATE_KEYS = ['useState', 'temperature', 'seed', 'onLogits'];
 
-/** Picks one token per batch row from `logits [batch * vocab]`. */
-function pick(logits: Float32Array, batch: number, vocab: number, temperature: number, random: () => number): number[] {
-  const out: number[] = [];
-  for (let b = 0; b < batch; b++) {
-    const row = logits.subarray(b * vocab, (b + 1) * vocab);
-    let best = 0;
-    for (let t = 1; t < vocab; t++) if (row[t] > row[best]) best = t;
-    if (temperature <= 0) {
-      out.push(best);
-      continue;
-    }
-    const weights = Array.from(row, (l) => Math.exp((l - row[best]) / temperature));
-    let r = random() * weights.reduce((a, w) => a + w, 0);
-    let t = 0;
-    while (t < vocab - 1 && (r -= weights[t]) > 0) t++;
-    out.push(t);
-  }
-  return out;
-}
-
 /**
  * Generates `numTokens` tokens after `prompts` (one array of token ids per batch row, all the same length) with
  * a {@link mambaLM} model and returns only the generated tokens, per row.
@@ -152,7 +132,7 @@ export async function generate(model: tf.LayersModel, prompts: number[][], numTo
       const values = await last.data() as Float32Array;
       last.dispose();
       options.onLogits?.(values, s);
-      const next = pick(values, batch, vocab, temperature, random);
+      const next = pickTokens(values, batch, vocab, temperature, random);
       next.forEach((t, b) => {
         sequences[b].push(t);
         generated[b].push(t);
