@@ -55,7 +55,9 @@ export function timeFactorOps(t: tf.Tensor, sigma1: number, tMin: number):
     const masked = tf.cast(tf.less(tb, tMin), 'float32');
     return tf.concat([b, invGamma, weight, masked], 1);  // [batch, 4]
   };
-  const packed = tf.customGrad(((tIn: tf.Tensor) => ({value: compute(tIn), gradFunc: () => tf.zerosLike(tIn)})) as
+  // The zero gradient is built from t's shape, not from t itself: by the time tfjs runs the backward pass the
+  // input may be disposed (tfjs-node's zerosLike reads its data and fails then).
+  const packed = tf.customGrad(((tIn: tf.Tensor) => ({value: compute(tIn), gradFunc: () => tf.zeros(tIn.shape)})) as
                                unknown as Parameters<typeof tf.customGrad>[0])(t) as tf.Tensor;
   const [b, invGamma, weight, masked] = tf.split(packed, 4, 1);
   return {b, invGamma, weight, masked};
