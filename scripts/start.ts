@@ -30,8 +30,11 @@ runExample(async () => {
   console.log('\nbuilding the demo app (examples/browser) ...');
   const server = await serveApp({outDir: path.join(os.tmpdir(), `tfjs-ext-app-${process.pid}`), watch: flags.watch,
                                  port: flags.port || undefined});
-  console.log(`\ntfjs-ext demo app: ${server.url}\n  pages: ${server.url}#/lm (text generation), ` +
-              `${server.url}#/kan (KAN fit)\n  pick the backend in the page header; Ctrl-C stops the server.\n` +
+  const pages = [['lm', 'text generation'], ['mamba', 'Mamba-2 LM'], ['kan', 'KAN fit'], ['bfn', 'BFN sampling'],
+                 ['sac', 'SAC pendulum'], ['pointnet', 'PointNet++']];
+  console.log(`\ntfjs-ext demo app: ${server.url}\n` +
+              pages.map(([id, what]) => `  ${`${server.url}#/${id}`.padEnd(36)} ${what}\n`).join('') +
+              '  pick the backend in the page header; Ctrl-C stops the server.\n' +
               'Benchmarks: npm run bench -- --quick (all suites, small sizes) or npm run bench.');
   if (flags.check) {
     const res = await fetch(server.url);
