@@ -60,6 +60,34 @@ static void step(float *st, const float *x, const float *Bt, const float *Ct, fl
   }
 }
 
+// dst = alpha src + s x B^T (each row p: dst_p = alpha src_p + s x[p] B), without the output product: the
+// backward's recompute passes need only the states. dst may equal src. Two rows at a time share the loads of B.
+static void advance(float *dst, const float *src, const float *x, const float *Bt, float alpha, float s, int P,
+                    int N) {
+  const int N4 = N & ~3;
+  const v128_t va = wasm_f32x4_splat(alpha);
+  int p = 0;
+  for (; p + 1 < P; p += 2) {
+    const float *a0 = src + p * N, *a1 = a0 + N;
+    float *r0 = dst + p * N, *r1 = r0 + N;
+    const float u0 = s * x[p], u1 = s * x[p + 1];
+    const v128_t vu0 = wasm_f32x4_splat(u0), vu1 = wasm_f32x4_splat(u1);
+    for (int n = 0; n < N4; n += 4) {
+      const v128_t b = wasm_v128_load(Bt + n);
+      wasm_v128_store(r0 + n, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(a0 + n), va), wasm_f32x4_mul(vu0, b)));
+      wasm_v128_store(r1 + n, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(a1 + n), va), wasm_f32x4_mul(vu1, b)));
+    }
+    for (int n = N4; n < N; n++) {
+      r0[n] = a0[n] * alpha + u0 * Bt[n];
+      r1[n] = a1[n] * alpha + u1 * Bt[n];
+    }
+  }
+  for (; p < P; p++) {
+    const float u0 = s * x[p];
+    for (int n = 0; n < N; n++) dst[p * N + n] = src[p * N + n] * alpha + u0 * Bt[n];
+  }
+}
+
 __attribute__((export_name("ssd_forward_scratch"))) int ssd_forward_scratch(int P, int N) { return P * N; }
 
 // y and finalState of the scan (D may be 0: no skip term).
@@ -110,7 +138,7 @@ void ssd_backward(const float *x, const float *alpha, const float *dt, const flo
         const int end = (c + 1) * Q < L ? (c + 1) * Q : L;
         for (int t = c * Q; t < end; t++) {
           const int ti = (b * L + t) * H + h, bo = ((b * L + t) * G + g) * N;
-          step(states, x + ti * P, B + bo, C + bo, alpha[ti], dt[ti], 0.f, 0, P, N);
+          advance(states, states, x + ti * P, B + bo, alpha[ti], dt[ti], P, N);
         }
       }
       copy_f32(gAdj, dFinal + (b * H + h) * PN, PN);
@@ -119,8 +147,7 @@ void ssd_backward(const float *x, const float *alpha, const float *dt, const flo
         copy_f32(states, bounds + c * PN, PN);
         for (int l = 0; l < len; l++) {
           const int ti = (b * L + t0 + l) * H + h, bo = ((b * L + t0 + l) * G + g) * N;
-          copy_f32(states + (l + 1) * PN, states + l * PN, PN);
-          step(states + (l + 1) * PN, x + ti * P, B + bo, C + bo, alpha[ti], dt[ti], 0.f, 0, P, N);
+          advance(states + (l + 1) * PN, states + l * PN, x + ti * P, B + bo, alpha[ti], dt[ti], P, N);
         }
         for (int l = len - 1; l >= 0; l--) {
           const int ti = (b * L + t0 + l) * H + h, bo = ((b * L + t0 + l) * G + g) * N;
@@ -131,23 +158,51 @@ void ssd_backward(const float *x, const float *alpha, const float *dt, const flo
           for (int n = 0; n < N; n++) dBrow[n] = dCrow[n] = 0.f;
           v128_t vAlpha = wasm_f32x4_splat(0.f);
           float dAlphaTail = 0.f, wt = 0.f;
-          for (int p = 0; p < P; p++) {
+          int p = 0;
+          // Two rows at a time: they share the loads and stores of C, B, dCrow and dBrow.
+          for (; p + 1 < P; p += 2) {
+            const float dy0 = dyt[p], dy1 = dyt[p + 1], x0 = xt[p], x1 = xt[p + 1];
+            const v128_t vdy0 = wasm_f32x4_splat(dy0), vdy1 = wasm_f32x4_splat(dy1);
+            const v128_t vx0 = wasm_f32x4_splat(x0), vx1 = wasm_f32x4_splat(x1);
+            float *g0 = gAdj + p * N, *g1 = g0 + N;
+            const float *hb0 = before + p * N, *hb1 = hb0 + N, *ha0 = after + p * N, *ha1 = ha0 + N;
+            v128_t vgB0 = wasm_f32x4_splat(0.f), vgB1 = wasm_f32x4_splat(0.f);
+            for (int n = 0; n < N4; n += 4) {
+              const v128_t c = wasm_v128_load(Ct + n), bb = wasm_v128_load(Bt + n);
+              const v128_t gv0 = wasm_f32x4_add(wasm_v128_load(g0 + n), wasm_f32x4_mul(vdy0, c));
+              const v128_t gv1 = wasm_f32x4_add(wasm_v128_load(g1 + n), wasm_f32x4_mul(vdy1, c));
+              wasm_v128_store(dCrow + n, wasm_f32x4_add(wasm_v128_load(dCrow + n),
+                  wasm_f32x4_add(wasm_f32x4_mul(vdy0, wasm_v128_load(ha0 + n)), wasm_f32x4_mul(vdy1, wasm_v128_load(ha1 + n)))));
+              wasm_v128_store(dBrow + n, wasm_f32x4_add(wasm_v128_load(dBrow + n),
+                  wasm_f32x4_add(wasm_f32x4_mul(gv0, vx0), wasm_f32x4_mul(gv1, vx1))));
+              vgB0 = wasm_f32x4_add(vgB0, wasm_f32x4_mul(gv0, bb));
+              vgB1 = wasm_f32x4_add(vgB1, wasm_f32x4_mul(gv1, bb));
+              vAlpha = wasm_f32x4_add(vAlpha, wasm_f32x4_add(wasm_f32x4_mul(gv0, wasm_v128_load(hb0 + n)),
+                                                             wasm_f32x4_mul(gv1, wasm_v128_load(hb1 + n))));
+              wasm_v128_store(g0 + n, wasm_f32x4_mul(gv0, va));
+              wasm_v128_store(g1 + n, wasm_f32x4_mul(gv1, va));
+            }
+            float gB0 = hsum(vgB0), gB1 = hsum(vgB1);
+            for (int n = N4; n < N; n++) {
+              const float gv0 = g0[n] + dy0 * Ct[n], gv1 = g1[n] + dy1 * Ct[n];
+              dCrow[n] += dy0 * ha0[n] + dy1 * ha1[n];
+              gB0 += gv0 * Bt[n];
+              gB1 += gv1 * Bt[n];
+              dBrow[n] += gv0 * x0 + gv1 * x1;
+              dAlphaTail += gv0 * hb0[n] + gv1 * hb1[n];
+              g0[n] = gv0 * a;
+              g1[n] = gv1 * a;
+            }
+            dx[ti * P + p] = step_dt * gB0 + d * dy0;
+            dx[ti * P + p + 1] = step_dt * gB1 + d * dy1;
+            wt += x0 * gB0 + x1 * gB1;
+          }
+          for (; p < P; p++) {  // an odd last row
             const float dyp = dyt[p], xp = xt[p];
-            const v128_t vdy = wasm_f32x4_splat(dyp), vx = wasm_f32x4_splat(xp);
             float *gr = gAdj + p * N;
             const float *hb = before + p * N, *ha = after + p * N;
-            v128_t vgB = wasm_f32x4_splat(0.f);
-            for (int n = 0; n < N4; n += 4) {
-              const v128_t gv = wasm_f32x4_add(wasm_v128_load(gr + n), wasm_f32x4_mul(vdy, wasm_v128_load(Ct + n)));
-              wasm_v128_store(dCrow + n, wasm_f32x4_add(wasm_v128_load(dCrow + n),
-                                                        wasm_f32x4_mul(vdy, wasm_v128_load(ha + n))));
-              vgB = wasm_f32x4_add(vgB, wasm_f32x4_mul(gv, wasm_v128_load(Bt + n)));
-              wasm_v128_store(dBrow + n, wasm_f32x4_add(wasm_v128_load(dBrow + n), wasm_f32x4_mul(gv, vx)));
-              vAlpha = wasm_f32x4_add(vAlpha, wasm_f32x4_mul(gv, wasm_v128_load(hb + n)));
-              wasm_v128_store(gr + n, wasm_f32x4_mul(gv, va));
-            }
-            float gB = hsum(vgB);
-            for (int n = N4; n < N; n++) {
+            float gB = 0.f;
+            for (int n = 0; n < N; n++) {
               const float gv = gr[n] + dyp * Ct[n];
               dCrow[n] += dyp * ha[n];
               gB += gv * Bt[n];
