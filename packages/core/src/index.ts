@@ -10,8 +10,10 @@ export {defineOp, dispatchCounts, hasKernel, lastDispatch, resetDispatchCounts, 
 export type {DispatchPath, GradFunc, KernelFunc, Op, OpDefinition} from './kernel';
 export {ImplRegistry, withScope} from './impl_registry';
 export {pickTokens, randomFloat32, rng} from './random';
+export {generateTokens} from './generation';
+export type {GenerationPaths, SamplingOptions, TokenDecoder} from './generation';
 export {HOST_BACKENDS, hostKernel, hostKernels} from './host_kernel';
-export type {HostOutput, HostTensor} from './host_kernel';
+export type {HostOutput, HostOutputWriter, HostTensor} from './host_kernel';
 export {backendReport, describeWebGPUAdapter, initBackend, isNode, knownBackends, registerBackendLoader} from './backends';
 export type {BackendLoader} from './backends';
 export {registerBackendProbe, useBestBackend} from './backends/best';

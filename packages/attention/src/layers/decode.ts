@@ -6,7 +6,8 @@
  * Both call the blocks' own math (`TransformerBlock.forward`) with the model's own weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertKnownKeys, pickTokens, rng} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, generateTokens} from '@tfjs-ext/core';
+import type {SamplingOptions} from '@tfjs-ext/core';
 import {flashAttention} from '../flash_attention/op';
 import {flashDecode} from '../flash_decode/op';
 import {KVCache} from '../kv_cache/kv_cache';
@@ -83,15 +84,10 @@ export class IncrementalDecoder {
   }
 }
 
-export interface GenerateOptions {
+/** Options of `generate`: the path, and the sampling options (temperature, seed, onLogits). */
+export interface GenerateOptions extends SamplingOptions {
   /** Use the KV-cache path (default) or recompute the whole prefix every step. */
   useCache?: boolean;
-  /** 0 (default) = greedy argmax; otherwise softmax sampling at this temperature. */
-  temperature?: number;
-  /** Seed of the sampler (temperature > 0). */
-  seed?: number;
-  /** Called with each step's next-token logits `[batch * vocab]` (row-major), e.g. to compare paths. */
-  onLogits?: (logits: Float32Array, step: number) => void;
 }
 
 /**
@@ -107,37 +103,10 @@ export interface GenerateOptions {
 export async function generate(model: tf.LayersModel, prompts: number[][], numTokens: number,
                                options: GenerateOptions = {}): Promise<number[][]> {
   assertKnownKeys('generate', options, ['useCache', 'temperature', 'seed', 'onLogits']);
-  const {useCache = true, temperature = 0, seed = 1} = options;
-  const batch = prompts.length;
-  assertArg(batch > 0 && prompts.every((p) => p.length === prompts[0].length && p.length > 0),
-            'generate', () => 'prompts must be non-empty token arrays of one common length');
-  const vocab = causalLMParts(model).head.vocabSize;
-  const random = rng(seed);  // seeded, so sampled text is reproducible
-  const sequences = prompts.map((p) => p.slice());
-  const generated: number[][] = prompts.map(() => []);
-  const decoder = useCache ?
-      new IncrementalDecoder(model, {batch, maxLength: prompts[0].length + numTokens}) : null;
-  try {
-    let feed = prompts;  // tokens the next cached step consumes
-    for (let s = 0; s < numTokens; s++) {
-      const last = tf.tidy(() => {
-        const ids = tf.tensor2d(decoder ? feed : sequences, undefined, 'int32');
-        const logits = decoder ? decoder.step(ids) : model.apply(ids) as tf.Tensor3D;  // [batch, n, vocab]
-        const n = logits.shape[1];
-        return tf.reshape(tf.slice(logits, [0, n - 1, 0], [batch, 1, vocab]), [batch * vocab]);
-      });
-      const values = await last.data() as Float32Array;
-      last.dispose();
-      options.onLogits?.(values, s);
-      const next = pickTokens(values, batch, vocab, temperature, random);
-      next.forEach((t, b) => {
-        sequences[b].push(t);
-        generated[b].push(t);
-      });
-      feed = next.map((t) => [t]);
-    }
-  } finally {
-    decoder?.dispose();
-  }
-  return generated;
+  const {useCache = true, ...sampling} = options;
+  return generateTokens('generate', prompts, numTokens, {
+    vocab: causalLMParts(model).head.vocabSize,
+    full: (ids) => model.apply(ids) as tf.Tensor3D,
+    decoder: useCache ? (batch, maxLength) => new IncrementalDecoder(model, {batch, maxLength}) : null,
+  }, sampling);
 }

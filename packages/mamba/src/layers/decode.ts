@@ -6,7 +6,8 @@
  * - full recompute: every step runs the whole prefix through the model.
  */
 import * as tf from '@tensorflow/tfjs';
-import {assertArg, assertKnownKeys, pickTokens, rng} from '@tfjs-ext/core';
+import {assertArg, assertKnownKeys, generateTokens} from '@tfjs-ext/core';
+import type {SamplingOptions} from '@tfjs-ext/core';
 import {Mamba2State} from './mamba2_math';
 import {MambaLMParts, mambaLMParts} from './mamba_lm';
 
@@ -84,15 +85,10 @@ export class MambaDecoder {
   }
 }
 
-export interface GenerateOptions {
+/** Options of `generate`: the path, and the sampling options (temperature, seed, onLogits). */
+export interface GenerateOptions extends SamplingOptions {
   /** Use the recurrent state (default) or recompute the whole prefix every step. */
   useState?: boolean;
-  /** 0 (default) = greedy argmax; otherwise softmax sampling at this temperature. */
-  temperature?: number;
-  /** Seed of the sampler (temperature > 0). */
-  seed?: number;
-  /** Called with each step's next-token logits `[batch * vocab]` (row-major), e.g. to compare paths. */
-  onLogits?: (logits: Float32Array, step: number) => void;
 }
 const GENERATE_KEYS = ['useState', 'temperature', 'seed', 'onLogits'];
 
@@ -109,38 +105,10 @@ const GENERATE_KEYS = ['useState', 'temperature', 'seed', 'onLogits'];
 export async function generate(model: tf.LayersModel, prompts: number[][], numTokens: number,
                                options: GenerateOptions = {}): Promise<number[][]> {
   assertKnownKeys('generate', options, GENERATE_KEYS);
-  const {useState = true, temperature = 0, seed = 1} = options;
-  const batch = prompts.length;
-  assertArg(batch > 0 && prompts.every((p) => p.length === prompts[0].length && p.length > 0),
-            'generate', () => 'prompts must be non-empty token arrays of one common length');
-  assertArg(Number.isInteger(numTokens) && numTokens >= 0, 'generate',
-            () => `numTokens must be a non-negative integer, got ${numTokens}`);
-  const vocab = (mambaLMParts(model).head.getConfig().units as number);
-  const random = rng(seed);
-  const sequences = prompts.map((p) => p.slice());
-  const generated: number[][] = prompts.map(() => []);
-  const decoder = useState ? new MambaDecoder(model, {batch}) : null;
-  try {
-    let feed = prompts;  // the tokens the next recurrent call consumes
-    for (let s = 0; s < numTokens; s++) {
-      const last = tf.tidy(() => {
-        const ids = tf.tensor2d(decoder ? feed : sequences, undefined, 'int32');
-        const logits = decoder ? decoder.step(ids) : model.apply(ids) as tf.Tensor3D;  // [batch, n, vocab]
-        const n = logits.shape[1];
-        return tf.reshape(tf.slice(logits, [0, n - 1, 0], [batch, 1, vocab]), [batch * vocab]);
-      });
-      const values = await last.data() as Float32Array;
-      last.dispose();
-      options.onLogits?.(values, s);
-      const next = pickTokens(values, batch, vocab, temperature, random);
-      next.forEach((t, b) => {
-        sequences[b].push(t);
-        generated[b].push(t);
-      });
-      feed = next.map((t) => [t]);
-    }
-  } finally {
-    decoder?.dispose();
-  }
-  return generated;
+  const {useState = true, ...sampling} = options;
+  return generateTokens('generate', prompts, numTokens, {
+    vocab: mambaLMParts(model).head.getConfig().units as number,
+    full: (ids) => model.apply(ids) as tf.Tensor3D,
+    decoder: useState ? (batch) => new MambaDecoder(model, {batch}) : null,
+  }, sampling);
 }
