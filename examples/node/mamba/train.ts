@@ -9,14 +9,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import {BackendName, initBackend, useBestBackend} from '@tfjs-ext/core';
 import {causalLM} from '@tfjs-ext/attention';
 import {generate, mambaLM, MambaLMConfig} from '@tfjs-ext/mamba';
-import {parseFlags, ProgressBar, runExample, TrainingCheckpoint, withSeededMathRandom, writeLinePlot,
-        writeModel} from '../common';
-import {BatchRandom, crossEntropy, sampleBatch} from '../lm/batches';
-import {decode, encode, loadCorpus, VOCAB} from '../lm/corpus';
+import {parseFlags, runExample, writeModel} from '../common';
+import {decode, encode, VOCAB} from '../lm/corpus';
+import {trainCharLM} from '../lm/training';
 
 const FLAGS = {
   steps: {default: 1000, help: 'optimiser steps (the transformer example\'s budget)'},
@@ -47,86 +45,24 @@ runExample(async () => {
   if (!backend.available) throw new Error(`backend ${flags.backend} is unavailable: ${backend.reason}`);
   console.log(`backend: ${backend.name} (${backend.device})`);
 
-  const corpus = loadCorpus();
-  console.log(`corpus: ${corpus.fortunes} fortunes, ${corpus.train.length} training + ${corpus.validation.length} ` +
-              `validation characters, vocabulary ${VOCAB.length}`);
   const config: MambaLMConfig = {
     vocabSize: VOCAB.length, dModel: flags.dModel, numLayers: flags.layers, dState: flags.dState,
     headDim: flags.headDim, expand: flags.expand, chunkSize: flags.chunkSize, seed: flags.seed, name: 'fortune_mamba',
   };
-  const checkpoint = new TrainingCheckpoint(path.join(flags.out, 'training'));
-  const optimizer = tf.train.adam(flags.lr);
-  const random = new BatchRandom(flags.seed >>> 0);  // seeded: runs are reproducible
-  const validationBatch = sampleBatch(corpus.validation, flags.batch, flags.context, random);
-  let model = withSeededMathRandom(flags.seed, () => mambaLM(config));  // same initial weights every run
-  let losses: number[] = [];
-  let validation: Array<{step: number; loss: number}> = [];
-  let startStep = 0;
-  if (flags.resume) {
-    if (!checkpoint.exists()) throw new Error(`--resume: no checkpoint in ${checkpoint.dir}`);
-    const saved = await checkpoint.load({optimizers: {adam: optimizer}});
-    model.dispose();
-    model = saved.models.model;
-    const state = saved.state as {step: number; random: number; losses: number[]; validation: typeof validation;
-                                  flags: Record<string, unknown>};
-    for (const k of ['batch', 'context', 'dModel', 'layers', 'dState', 'headDim', 'expand', 'lr', 'seed'] as const) {
-      if (state.flags[k] !== flags[k]) throw new Error(`--resume: --${k} is ${flags[k]} but the checkpoint used ${state.flags[k]}`);
-    }
-    ({step: startStep, losses, validation} = state);
-    random.state = state.random;
-    console.log(`resumed from ${checkpoint.dir} at step ${startStep}`);
-  }
   const transformer = causalLM(TRANSFORMER);
-  const [mambaParams, transformerParams] = [model.countParams(), transformer.countParams()];
+  const transformerParams = transformer.countParams();
   transformer.dispose();
-  console.log(`model: ${flags.layers} Mamba2 blocks, dModel ${flags.dModel}, dState ${flags.dState}, ` +
-              `${(flags.expand * flags.dModel) / flags.headDim} heads of ${flags.headDim}: ${mambaParams} parameters; ` +
-              `the transformer example at its defaults: ${transformerParams} ` +
-              `(${(100 * (mambaParams / transformerParams - 1)).toFixed(1)}%)`);
-
-  const evaluate = async (step: number) => {
-    const loss = tf.tidy(() => crossEntropy(model, validationBatch.inputs, validationBatch.targets));
-    validation.push({step, loss: (await loss.data())[0]});
-    loss.dispose();
-  };
-  const save = (step: number) => checkpoint.save({
-    models: {model}, optimizers: {adam: optimizer},
-    state: {step, random: random.state, losses, validation, flags},
-  });
-
-  if (startStep === 0) await evaluate(0);
-  const bar = new ProgressBar(flags.steps, {startAt: startStep});
-  const t0 = performance.now();
-  for (let step = startStep + 1; step <= flags.steps; step++) {
-    const {inputs, targets} = sampleBatch(corpus.train, flags.batch, flags.context, random);
-    const loss = optimizer.minimize(() => crossEntropy(model, inputs, targets), true)!;
-    losses.push((await loss.data())[0]);
-    tf.dispose([loss, inputs, targets]);
-    if (step % flags.evalEvery === 0 || step === flags.steps) await evaluate(step);
-    if (flags.checkpointEvery > 0 && step % flags.checkpointEvery === 0 && step < flags.steps) await save(step);
-    const recent = losses.slice(-20);
-    bar.update(step, `loss ${(recent.reduce((a, l) => a + l, 0) / recent.length).toFixed(3)}` +
-                     `  val ${validation[validation.length - 1].loss.toFixed(3)}`);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const trained = flags.steps - startStep;
-  console.log(`trained ${trained} steps in ${seconds.toFixed(1)} s ` +
-              `(${((trained * flags.batch * flags.context) / Math.max(seconds, 1e-9)).toFixed(0)} tokens/s)`);
-  console.log(`validation loss: ${validation.map((v) => `step ${v.step}: ${v.loss.toFixed(3)}`).join(', ')}\n`);
-
-  await save(flags.steps);
+  const {model, losses, validation, seconds} = await trainCharLM({
+    flags, build: () => mambaLM(config), title: 'fortunes Mamba-2 LM: cross-entropy',
+    resumeKeys: ['batch', 'context', 'dModel', 'layers', 'dState', 'headDim', 'expand', 'lr', 'seed'],
+  }, (m) => console.log(`model: ${flags.layers} Mamba2 blocks, dModel ${flags.dModel}, dState ${flags.dState}, ` +
+                        `${(flags.expand * flags.dModel) / flags.headDim} heads of ${flags.headDim}: ` +
+                        `${m.countParams()} parameters; the transformer example at its defaults: ${transformerParams} ` +
+                        `(${(100 * (m.countParams() / transformerParams - 1)).toFixed(1)}%)`));
   fs.writeFileSync(path.join(flags.out, 'loss.json'),
-                   JSON.stringify({backend: backend.name, parameters: mambaParams, transformerParameters: transformerParams,
-                                   seconds, train: losses, validation}, null, 1));
-  fs.writeFileSync(path.join(flags.out, 'loss.csv'),
-                   'step,train_loss\n' + losses.map((l, i) => `${i + 1},${l}`).join('\n') + '\n');
-  await writeLinePlot(path.join(flags.out, 'loss.png'), [
-    {name: 'train (mean of 20 steps)', points: losses.map((_, i) => {
-      const w = losses.slice(Math.max(0, i - 19), i + 1);
-      return [i + 1, w.reduce((a, b) => a + b, 0) / w.length];
-    })},
-    {name: 'validation', points: validation.map((v) => [v.step, v.loss])},
-  ], {title: 'fortunes Mamba-2 LM: cross-entropy', x: 'step', y: 'nats/char'});
+                   JSON.stringify({backend: backend.name, parameters: model.countParams(),
+                                   transformerParameters: transformerParams, seconds, train: losses, validation},
+                                  null, 1));
   // The model alone, for generate.ts.
   await writeModel(model, flags.out, {config, vocab: VOCAB.join(''), context: flags.context, steps: flags.steps});
   console.log(`saved the model, loss.json, loss.csv and loss.png to ${flags.out}`);
@@ -136,7 +72,5 @@ runExample(async () => {
                                     {temperature: 0.8, seed: flags.seed});
     console.log(`\nsample (temperature 0.8, recurrent state, no window):\nA ${decode(tokens)}`);
   }
-  tf.dispose([validationBatch.inputs, validationBatch.targets]);
-  optimizer.dispose();
   model.dispose();
 });
