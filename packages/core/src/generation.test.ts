@@ -66,10 +66,11 @@ describe('generateTokens', () => {
 
   it('rejects empty or ragged prompts and bad token counts, naming the caller', async () => {
     const paths = {vocab: VOCAB, full, decoder: null};
-    for (const [prompts, n] of [[[], 2], [[[1], [1, 2]], 2], [[[]], 2], [[[1]], -1], [[[1]], 1.5]] as const) {
+    const cases: Array<[number[][], number]> = [[[], 2], [[[1], [1, 2]], 2], [[[]], 2], [[[1]], -1], [[[1]], 1.5]];
+    for (const [prompts, n] of cases) {
       let error: Error | undefined;
       try {
-        await generateTokens('myGenerate', prompts as number[][], n, paths);
+        await generateTokens('myGenerate', prompts, n, paths);
       } catch (e) {
         error = e as Error;
       }
