@@ -42,9 +42,8 @@ function register(kernelName: string, kernels: Record<string, KernelFunc | undef
     }
   }
 }
-// Backward kernels and the scan primitive (the gradient runs one or the other); the forward kernels are registered
-// by defineOp below.
-register(SSD_GRAD, ssdBackwardHostKernels);
+// The scan primitive (webgpu's backward is composed of scans; see grad.ts); the forward and backward kernels are
+// registered by defineOp below.
 register(SSD_SCAN, {...ssdScanHostKernels, webgpu: ssdScanWebGPU});
 
 /**
@@ -55,6 +54,7 @@ export const ssdOp = defineOp<SSDInputs, SSDAttrs>({
   kernelName: SSD,
   kernels: {...ssdForwardHostKernels, webgpu: ssdForwardWebGPU},
   gradient: ssdGradient,
+  gradientKernels: {kernelName: SSD_GRAD, kernels: ssdBackwardHostKernels},
   composite: (inputs, {chunkSize}) => ssdComposite(inputs, chunkSize),
 });
 
