@@ -288,7 +288,7 @@ export const TABLES: TableSpec[] = [
     id: 'ssd-crossover',
     labelHeaders: ['backend', 'case', 'L'],
     rows: ['cpu', 'wasm'].flatMap((backend) => ['forward', 'forward+backward'].flatMap((op) =>
-        [1024, 2048, 4096].map((L) => ({labels: [backend, op, `${L}`], suite: SSD_SUITE, backend,
+        [128, 256, 512, 1024, 2048, 4096].map((L) => ({labels: [backend, op, `${L}`], suite: SSD_SUITE, backend,
                                          op: `crossover ${op}`, size: `L=${L}`})))),
     columns: [
       {header: 'flashAttention causal (SIMD)', variant: 'flashAttention causal', show: ms},

@@ -225,7 +225,7 @@ const suite: BenchSuite = {
     const peer = backend === 'cpu' && !emulated ? torchPeer(sizes, quick ? 3 : 5) : null;
     const rows = await ssdCases(backend, sizes, emulated, peer);
     if (!emulated && !quick && backend === 'cpu') rows.push(...await longCase(backend));
-    if (!emulated) rows.push(...await crossoverCases(quick ? [512, 1024] : [1024, 2048, 4096]));
+    if (!emulated) rows.push(...await crossoverCases(quick ? [512, 1024] : [128, 256, 512, 1024, 2048, 4096]));
     return rows;
   },
   notes(rows) {
