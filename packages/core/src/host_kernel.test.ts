@@ -21,6 +21,15 @@ const kernel = hostKernel<{scale: number}>(({x, offset, mask}, {scale}) => {
   return [{shape: x.shape, values: y}, {shape: [], dtype: 'int32', values: Int32Array.of(count)}];
 });
 
+// y: x's values repeated over a large output; z = 2 x as int32, both written in place.
+const writer = hostKernel<object>(({x}) => [
+  {shape: [1 << 22], write: (out, fresh) => {
+    const v = fresh.x.values;
+    for (let i = 0; i < out.length; i++) out[i] = v[i % v.length];
+  }},
+  {shape: x.shape, dtype: 'int32', write: (out, fresh) => fresh.x.values.forEach((v, i) => { out[i] = 2 * v; })},
+]);
+
 const maskedAffine = defineOp<{x: tf.Tensor; offset: tf.Tensor; mask: tf.Tensor}, {scale: number}>({
   kernelName: 'TfjsExtTestMaskedAffine',
   kernels: {cpu: kernel, wasm: kernel, tensorflow: kernel},
@@ -64,6 +73,26 @@ describeBackends('core: hostKernel reads inputs and creates outputs', ({backend}
     const [dx, dOffset] = g([x(), offset()]);
     expectClose(await dx.data(), [3, 3, 3, 0, 0, 0, 3, 3, 3], {atol: 0, rtol: 0});
     expectClose(await dOffset.data(), [3, 0, 3], {atol: 0, rtol: 0});
+  });
+
+  it('writes outputs into their own storage (HostOutputWriter), with inputs read after the allocation', async () => {
+    // a large output first (on wasm it may grow the heap, detaching the views the kernel saw), then a small one
+    const big = 1 << 22;
+    const writeOp = defineOp<{x: tf.Tensor}, object>({
+      kernelName: 'TfjsExtTestHostWriter',
+      kernels: {cpu: writer, wasm: writer, tensorflow: writer},
+      composite: () => {
+        throw new Error('the test op has no composite');
+      },
+    });
+    const input = x();
+    const [y, z] = writeOp.run({x: input}, {}) as tf.Tensor[];
+    expect(y.shape).to.deep.equal([big]);
+    const yv = await y.data();
+    expect([yv[0], yv[1], yv[big - 1]]).to.deep.equal([1, 2, 7]);  // (2^22 - 1) % 9 = 6 -> x[6] = 7
+    expect(z.dtype).to.equal('int32');
+    expect(Array.from(await z.data())).to.deep.equal([2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    tf.dispose([input, y, z]);
   });
 
   it('leaks nothing', async () => {

@@ -75,15 +75,19 @@ export function hostTensorValues(backend: unknown, info: tf.TensorInfo): HostVal
   return isHostValues(values) ? values : undefined;
 }
 
-/** A new tensor on a host backend holding `values` (cpu, tensorflow: adopted; wasm: one copy into the heap). */
+/**
+ * A new tensor on a host backend holding `values` (cpu, tensorflow: adopted; wasm: one copy into the heap).
+ * On wasm `values` may be null: the tensor is allocated on the heap and left for the caller to fill.
+ */
 export function hostTensorFromValues(backend: unknown, shape: number[], dtype: 'float32' | 'int32',
-                                     values: Float32Array | Int32Array): tf.TensorInfo {
+                                     values: Float32Array | Int32Array | null): tf.TensorInfo {
   const kind = backendKind(backend);
   if (kind === 'wasm') {
     const info = (backend as WasmBackendInternals).makeOutput(shape, dtype);
-    (backend as WasmBackendInternals).typedArrayFromHeap(info).set(values);
+    if (values !== null) (backend as WasmBackendInternals).typedArrayFromHeap(info).set(values);
     return info;
   }
+  if (values === null) throw new Error(`tfjs-ext internals: a '${kind}' host tensor needs its values`);
   if (kind === 'tensorflow') {
     return {dataId: (backend as TensorflowBackendInternals).write(values, shape, dtype), shape, dtype};
   }
