@@ -1,5 +1,9 @@
-/** Host kernel (cpu, wasm) of farthest point sampling: O(B * npoint * N), float64 running minima. */
+/**
+ * Host kernel (cpu, wasm) of farthest point sampling, O(B * npoint * N): the SIMD wasm module (float32, 4 points
+ * per instruction) where supported, else plain JS (float64 running minima).
+ */
 import {hostKernels, HostTensor} from '@tfjs-ext/core';
+import {asInt32, pointImpls, pointsSimd} from '../simd/module';
 
 export interface FpsAttrs {
   npoint: number;
@@ -7,6 +11,11 @@ export interface FpsAttrs {
 
 function fpsKernel({xyz}: Record<string, HostTensor>, {npoint}: FpsAttrs) {
   const [batch, n] = xyz.shape;
+  if (pointImpls.active().name === 'simd') {
+    const [out] = pointsSimd.call([{data: xyz.values as Float32Array}], [{vectors: batch * npoint, width: 1, padded: 1}],
+                                  (x) => x.fps_scratch(n), (x, [p], [o], s) => x.fps(p, o, batch, n, npoint, s));
+    return [{shape: [batch, npoint], dtype: 'int32' as const, values: asInt32(out)}];
+  }
   const p = xyz.values as Float32Array;
   const out = new Int32Array(batch * npoint);  // [B, npoint]
   const minDist = new Float64Array(n);

@@ -4,6 +4,7 @@ import {lastDispatch, withCompositeOnly} from '@tfjs-ext/core';
 import {describeBackends, expectNoLeaks, expectThrowsMatching, randomArray} from '@tfjs-ext/core/testing';
 import {FARTHEST_POINT_SAMPLE, farthestPointSample} from './op';
 import {farthestPointSampleReference} from './reference';
+import {pointImpls} from '../simd/module';
 
 describeBackends('pointnet2: farthestPointSample', ({backend}) => {
   const kernelPath = ['cpu', 'wasm', 'webgpu'].includes(backend) ? 'kernel' : 'composite';
@@ -46,6 +47,25 @@ describeBackends('pointnet2: farthestPointSample', ({backend}) => {
     expect(r.composite).to.deep.equal(ref);
     xyz.dispose();
   });
+
+  if (['cpu', 'wasm'].includes(backend)) {
+    it(`every host implementation (${pointImpls.names().join(', ')}) matches the reference, ties and N % 4 != 0 included`, async () => {
+      expect(pointImpls.names()).to.include('simd');  // Node validates SIMD128: the module must be in use here
+      const batch = 3, n = 301, npoint = 64;
+      const v = randomArray(batch * n * 3, 11);
+      const ref = farthestPointSampleReference(v, batch, n, npoint);
+      const xyz = tf.tensor3d(Float32Array.from(v), [batch, n, 3]);
+      const ties = tf.tensor3d([[[0, 0, 0], [1, 0, 0], [3, 0, 0], [2, 0, 0], [3, 0, 0]]]);
+      for (const impl of pointImpls.names()) {
+        const [out, tied] = pointImpls.withForced(impl, () => [farthestPointSample(xyz, npoint), farthestPointSample(ties, 4)]);
+        expect(Array.from(await out.data()), impl).to.deep.equal(ref);
+        // 0; then 2 (x = 3; index 4 ties at the same distance, the lower index wins); then 1 and 3 tie at 1 -> 1
+        expect(Array.from(await tied.data()), `${impl} ties`).to.deep.equal([0, 2, 1, 3]);
+        tf.dispose([out, tied]);
+      }
+      tf.dispose([xyz, ties]);
+    });
+  }
 
   it('does not leak', async () => {
     const xyz = tf.tensor3d(Float32Array.from(randomArray(30, 3)), [1, 10, 3]);

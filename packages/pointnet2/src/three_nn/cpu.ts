@@ -1,9 +1,21 @@
-/** Host kernel (cpu, wasm) of the 3 nearest neighbours: one scan of the known points per unknown point. */
+/**
+ * Host kernel (cpu, wasm) of the 3 nearest neighbours: one scan of the known points per unknown point, in the SIMD
+ * wasm module (float32, 4 known points per instruction) where supported, else plain JS.
+ */
 import {hostKernels, HostTensor} from '@tfjs-ext/core';
+import {asInt32, pointImpls, pointsSimd} from '../simd/module';
 
 function threeNNKernel({unknown, known}: Record<string, HostTensor>) {
   const [batch, n] = unknown.shape;
   const m = known.shape[1];
+  if (pointImpls.active().name === 'simd') {
+    const rows = batch * n * 3;
+    const [d, i] = pointsSimd.call([{data: unknown.values as Float32Array}, {data: known.values as Float32Array}],
+                                   [{vectors: rows, width: 1, padded: 1}, {vectors: rows, width: 1, padded: 1}],
+                                   (x) => x.three_nn_scratch(m),
+                                   (x, [u, k], [dOut, iOut], s) => x.three_nn(u, k, dOut, iOut, batch, n, m, s));
+    return [{shape: [batch, n, 3], values: d}, {shape: [batch, n, 3], dtype: 'int32' as const, values: asInt32(i)}];
+  }
   const u = unknown.values as Float32Array, k = known.values as Float32Array;
   const dist2 = new Float32Array(batch * n * 3), idx = new Int32Array(batch * n * 3);  // [B, n, 3]
   for (let b = 0; b < batch; b++) {

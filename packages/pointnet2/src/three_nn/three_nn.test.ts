@@ -5,6 +5,7 @@ import {describeBackends, expectClose, expectNoLeaks, expectThrowsMatching, rand
         toFloat64} from '@tfjs-ext/core/testing';
 import {THREE_NN, threeNN} from './op';
 import {threeNNReference} from './reference';
+import {pointImpls} from '../simd/module';
 
 describeBackends('pointnet2: threeNN', ({backend}) => {
   const kernelPath = ['cpu', 'wasm', 'webgpu'].includes(backend) ? 'kernel' : 'composite';
@@ -53,6 +54,30 @@ describeBackends('pointnet2: threeNN', ({backend}) => {
     }
     tf.dispose([unknown, known]);
   });
+
+  if (['cpu', 'wasm'].includes(backend)) {
+    it(`every host implementation (${pointImpls.names().join(', ')}) matches the reference and orders ties`, async () => {
+      expect(pointImpls.names()).to.include('simd');
+      const batch = 2, n = 50, m = 37;
+      const u = randomArray(batch * n * 3, 41), k = randomArray(batch * m * 3, 42);
+      const ref = threeNNReference(u, k, batch, n, m);
+      const unknown = tf.tensor3d(Float32Array.from(u), [batch, n, 3]);
+      const known = tf.tensor3d(Float32Array.from(k), [batch, m, 3]);
+      // equal distances at 1: indices 0, 1, 2 and 4 (5 lanes: the tie crosses a vector of 4)
+      const tk = tf.tensor3d([[[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, 0, 5], [0, -1, 0]]]);
+      const tu = tf.tensor3d([[[0, 0, 0], [0, 0, 4]]]);
+      for (const impl of pointImpls.names()) {
+        const r = pointImpls.withForced(impl, () => threeNN(unknown, known));
+        const t = pointImpls.withForced(impl, () => threeNN(tu, tk));
+        expect(Array.from(await r.idx.data()), impl).to.deep.equal(ref.idx);
+        expectClose(await toFloat64(r.dist2), ref.dist2, {atol: 1e-6, rtol: 1e-5, name: `${impl} dist2`});
+        expect(Array.from(await t.idx.data()), `${impl} ties`).to.deep.equal([0, 1, 2, 3, 0, 1]);
+        expectClose(await toFloat64(t.dist2), [1, 1, 1, 1, 17, 17], {atol: 0, rtol: 0, name: `${impl} tied dist2`});
+        tf.dispose([r.dist2, r.idx, t.dist2, t.idx]);
+      }
+      tf.dispose([unknown, known, tk, tu]);
+    });
+  }
 
   it('does not leak', async () => {
     const known = tf.tensor3d(Float32Array.from(randomArray(15, 1)), [1, 5, 3]);
