@@ -88,23 +88,173 @@ static void advance(float *dst, const float *src, const float *x, const float *B
   }
 }
 
-__attribute__((export_name("ssd_forward_scratch"))) int ssd_forward_scratch(int P, int N) { return P * N; }
+// The forward runs the recurrence in segments of up to SEG_MAX steps on a rescaled state: with
+// scale_j = alpha_{t0} ... alpha_j (the decay since the segment began), ht_j = h_j / scale_j obeys
+// ht_j = ht_{j-1} + (s_j / scale_j) x_j B_j^T and y_j = scale_j (ht_j . C_j) + d x_j: an add instead of a
+// multiply-add per state element and step. A segment ends before scale would leave [SEG_LO, SEG_HI] (so 1 / scale
+// stays finite and the state's terms keep their float32 precision), then h = scale ht. A step whose own alpha is
+// out of that range (a decay to ~0, or a blow-up) runs directly.
+#define SEG_MAX 64
+#define SEG_LO 1e-8f
+#define SEG_HI 1e8f
+
+// Strides between consecutive steps of one head: x and y (H P), s and alpha (H), B and C (G N).
+typedef struct { int xs, ss, bs; } Strides;
+
+// One step on the rescaled state: ht += w x B^T, y = scale (ht . C) + d x (two rows at a time).
+static void seg_step(float *st, const float *x, const float *Bt, const float *Ct, float w, float scale, float d,
+                     float *y, int P, int N) {
+  const int N4 = N & ~3;
+  int p = 0;
+  for (; p + 1 < P; p += 2) {
+    float *r0 = st + p * N, *r1 = r0 + N;
+    const float u0 = w * x[p], u1 = w * x[p + 1];
+    const v128_t vu0 = wasm_f32x4_splat(u0), vu1 = wasm_f32x4_splat(u1);
+    v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = wasm_f32x4_splat(0.f);
+    for (int n = 0; n < N4; n += 4) {
+      const v128_t b = wasm_v128_load(Bt + n), c = wasm_v128_load(Ct + n);
+      const v128_t h0 = wasm_f32x4_add(wasm_v128_load(r0 + n), wasm_f32x4_mul(vu0, b));
+      const v128_t h1 = wasm_f32x4_add(wasm_v128_load(r1 + n), wasm_f32x4_mul(vu1, b));
+      wasm_v128_store(r0 + n, h0);
+      wasm_v128_store(r1 + n, h1);
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(h0, c));
+      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(h1, c));
+    }
+    float t0 = hsum(acc0), t1 = hsum(acc1);
+    for (int n = N4; n < N; n++) {
+      r0[n] += u0 * Bt[n];
+      r1[n] += u1 * Bt[n];
+      t0 += r0[n] * Ct[n];
+      t1 += r1[n] * Ct[n];
+    }
+    y[p] = scale * t0 + d * x[p];
+    y[p + 1] = scale * t1 + d * x[p + 1];
+  }
+  for (; p < P; p++) {
+    float *r0 = st + p * N;
+    const float u0 = w * x[p];
+    float t0 = 0.f;
+    for (int n = 0; n < N; n++) {
+      r0[n] += u0 * Bt[n];
+      t0 += r0[n] * Ct[n];
+    }
+    y[p] = scale * t0 + d * x[p];
+  }
+}
+
+// Two steps j, j + 1 on the rescaled state, two rows at a time: each state vector is loaded and stored once for
+// both steps. w0, w1 = s / scale of the two steps.
+static void seg_step2(float *st, const float *x, const float *Bt, const float *Ct, float w0, float w1,
+                      float scale0, float scale1, float d, float *y, Strides k, int P, int N) {
+  const int N4 = N & ~3;
+  const float *xa = x, *xb = x + k.xs, *b0 = Bt, *b1 = Bt + k.bs, *c0 = Ct, *c1 = Ct + k.bs;
+  float *ya = y, *yb = y + k.xs;
+  int p = 0;
+  for (; p + 1 < P; p += 2) {
+    float *r0 = st + p * N, *r1 = r0 + N;
+    const float u00 = w0 * xa[p], u01 = w0 * xa[p + 1], u10 = w1 * xb[p], u11 = w1 * xb[p + 1];
+    const v128_t vu00 = wasm_f32x4_splat(u00), vu01 = wasm_f32x4_splat(u01);
+    const v128_t vu10 = wasm_f32x4_splat(u10), vu11 = wasm_f32x4_splat(u11);
+    v128_t acc00 = wasm_f32x4_splat(0.f), acc01 = acc00, acc10 = acc00, acc11 = acc00;
+    for (int n = 0; n < N4; n += 4) {
+      const v128_t vb0 = wasm_v128_load(b0 + n), vc0 = wasm_v128_load(c0 + n);
+      const v128_t vb1 = wasm_v128_load(b1 + n), vc1 = wasm_v128_load(c1 + n);
+      v128_t h0 = wasm_f32x4_add(wasm_v128_load(r0 + n), wasm_f32x4_mul(vu00, vb0));
+      v128_t h1 = wasm_f32x4_add(wasm_v128_load(r1 + n), wasm_f32x4_mul(vu01, vb0));
+      acc00 = wasm_f32x4_add(acc00, wasm_f32x4_mul(h0, vc0));
+      acc01 = wasm_f32x4_add(acc01, wasm_f32x4_mul(h1, vc0));
+      h0 = wasm_f32x4_add(h0, wasm_f32x4_mul(vu10, vb1));
+      h1 = wasm_f32x4_add(h1, wasm_f32x4_mul(vu11, vb1));
+      acc10 = wasm_f32x4_add(acc10, wasm_f32x4_mul(h0, vc1));
+      acc11 = wasm_f32x4_add(acc11, wasm_f32x4_mul(h1, vc1));
+      wasm_v128_store(r0 + n, h0);
+      wasm_v128_store(r1 + n, h1);
+    }
+    float t00 = hsum(acc00), t01 = hsum(acc01), t10 = hsum(acc10), t11 = hsum(acc11);
+    for (int n = N4; n < N; n++) {
+      r0[n] += u00 * b0[n];
+      r1[n] += u01 * b0[n];
+      t00 += r0[n] * c0[n];
+      t01 += r1[n] * c0[n];
+      r0[n] += u10 * b1[n];
+      r1[n] += u11 * b1[n];
+      t10 += r0[n] * c1[n];
+      t11 += r1[n] * c1[n];
+    }
+    ya[p] = scale0 * t00 + d * xa[p];
+    ya[p + 1] = scale0 * t01 + d * xa[p + 1];
+    yb[p] = scale1 * t10 + d * xb[p];
+    yb[p + 1] = scale1 * t11 + d * xb[p + 1];
+  }
+  if (p < P) {  // an odd last row: one step after the other
+    float *r0 = st + p * N;
+    float t0 = 0.f, t1 = 0.f;
+    for (int n = 0; n < N; n++) {
+      r0[n] += w0 * xa[p] * b0[n];
+      t0 += r0[n] * c0[n];
+    }
+    for (int n = 0; n < N; n++) {
+      r0[n] += w1 * xb[p] * b1[n];
+      t1 += r0[n] * c1[n];
+    }
+    ya[p] = scale0 * t0 + d * xa[p];
+    yb[p] = scale1 * t1 + d * xb[p];
+  }
+}
+
+__attribute__((export_name("ssd_forward_scratch"))) int ssd_forward_scratch(int P, int N) {
+  return P * N + 2 * SEG_MAX;
+}
 
 // y and finalState of the scan (D may be 0: no skip term).
 __attribute__((export_name("ssd_forward")))
 void ssd_forward(const float *x, const float *alpha, const float *s, const float *B, const float *C, const float *D,
                  const float *s0, float *y, float *finalState, int batch, int L, int H, int P, int G, int N,
                  float *scratch) {
-  const int PN = P * N, perGroup = H / G;
+  const int PN = P * N, perGroup = H / G, PN4 = PN & ~3;
+  const Strides k = {H * P, H, G * N};
+  float *st = scratch, *scale = st + PN, *inv = scale + SEG_MAX;
   for (int b = 0; b < batch; b++) {
     for (int h = 0; h < H; h++) {
       const int g = h / perGroup;
-      copy_f32(scratch, s0 + (b * H + h) * PN, PN);
-      for (int t = 0; t < L; t++) {
+      const float d = D ? D[h] : 0.f;
+      copy_f32(st, s0 + (b * H + h) * PN, PN);
+      int t = 0;
+      while (t < L) {
         const int ti = (b * L + t) * H + h, bo = ((b * L + t) * G + g) * N;
-        step(scratch, x + ti * P, B + bo, C + bo, alpha[ti], s[ti], D ? D[h] : 0.f, y + ti * P, P, N);
+        // the segment [t, t + len): its running decays within [SEG_LO, SEG_HI]
+        float prod = 1.f;
+        int len = 0;
+        while (len < SEG_MAX && t + len < L) {
+          const float next = prod * alpha[ti + len * k.ss];
+          if (!(next >= SEG_LO && next <= SEG_HI)) break;
+          prod = next;
+          scale[len] = prod;
+          inv[len] = 1.f / prod;
+          len++;
+        }
+        if (len == 0) {  // this step's own decay is out of range: the plain recurrence step
+          step(st, x + ti * P, B + bo, C + bo, alpha[ti], s[ti], d, y + ti * P, P, N);
+          t++;
+          continue;
+        }
+        // ht starts as h (scale 1 before the segment's first step); st is the state before step t
+        int j = 0;
+        for (; j + 1 < len; j += 2) {
+          const int o = ti + j * k.ss;
+          seg_step2(st, x + o * P, B + bo + j * k.bs, C + bo + j * k.bs, s[o] * inv[j], s[o + k.ss] * inv[j + 1],
+                    scale[j], scale[j + 1], d, y + o * P, k, P, N);
+        }
+        if (j < len) {
+          const int o = ti + j * k.ss;
+          seg_step(st, x + o * P, B + bo + j * k.bs, C + bo + j * k.bs, s[o] * inv[j], scale[j], d, y + o * P, P, N);
+        }
+        const v128_t vp = wasm_f32x4_splat(prod);  // back to h = scale ht
+        for (int i = 0; i < PN4; i += 4) wasm_v128_store(st + i, wasm_f32x4_mul(wasm_v128_load(st + i), vp));
+        for (int i = PN4; i < PN; i++) st[i] *= prod;
+        t += len;
       }
-      copy_f32(finalState + (b * H + h) * PN, scratch, PN);
+      copy_f32(finalState + (b * H + h) * PN, st, PN);
     }
   }
 }

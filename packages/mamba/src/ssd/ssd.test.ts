@@ -114,6 +114,22 @@ describeBackends('mamba: ssd', ({backend}) => {
       // odd P and N: the backward's two-row loop leaves one row, its vector loop a tail
       await gradCase({batch: 1, L: 9, H: 2, P: 5, G: 1, N: 5}, 4, 15);
     });
+    it('the forward\'s rescaled segments: long runs, decays to ~0 and growth equal the oracle', async () => {
+      // L = 203: several 64-step segments and an odd last step; head 0 decays slowly (segments end at the length
+      // cap), head 1 fast (they end when the decay since the segment began passes 1e-8), head 2 grows (A > 0:
+      // they end at 1e8); every 37th step dt = 40 makes head 1's decay ~0 on its own (a direct step).
+      const dims = {batch: 1, L: 203, H: 3, P: 6, G: 1, N: 8};
+      const problem = makeProblem(dims, 91, true, true);
+      const {f64} = problem;
+      f64.A.set([-0.05, -1.5, 0.08]);
+      for (let t = 0; t < dims.L; t++) f64.dt[t * dims.H + 1] = t % 37 === 5 ? 40 : f64.dt[t * dims.H + 1];
+      const {x, dt, A, B, C, D, initialState} = toTensors(problem);
+      const {y, finalState} = ssd(x, dt, A, B, C, {chunkSize: 16, D, initialState});
+      const ref = ssdSequentialReference(f64, dims);
+      expectClose(await toFloat64(y), ref.y, {atol: 1e-4, rtol: 5e-4, name: 'y'});
+      expectClose(await toFloat64(finalState), ref.finalState, {atol: 1e-4, rtol: 5e-4, name: 'finalState'});
+      tf.dispose([x, dt, A, B, C, D!, initialState!, y, finalState]);
+    });
     it('the backward composed of scans (the webgpu path) matches finite differences too', async () => {
       await withScanBackward(() => gradCase({batch: 1, L: 9, H: 2, P: 2, G: 1, N: 3}, 4, 10));
       await withScanBackward(() => gradCase({batch: 2, L: 7, H: 4, P: 2, G: 2, N: 2}, 3, 11));
