@@ -8,7 +8,8 @@ import {assertArg} from '@tfjs-ext/core';
 
 /** Standard-normal / uniform noise; seeded sources give reproducible flows. */
 export class NoiseSource {
-  private counter = 0;
+  /** Draws made so far: a seeded source's whole state (save it with a checkpoint, set it back to resume). */
+  counter = 0;
   constructor(private readonly seed?: number) {}
   private next(): number | undefined {
     return this.seed === undefined ? undefined : this.seed + 7919 * this.counter++;
