@@ -7,9 +7,14 @@
  *   race of both LMs charts tokens/s against context length.
  * - KAN: the in-page fit reaches the page's stated test RMSE.
  * - SAC: the trained Pendulum policy keeps |angle| < 0.3 rad over the last 100 of 200 steps in 3 episodes (the
- *   seeds export-models.ts checks in Node); "Train here" runs 150 steps (50 gradient steps) with finite losses.
+ *   seeds export-models.ts checks in Node); the MuJoCo inverted pendulum (mujoco-js in the page) under its trained
+ *   actor keeps the pole within 0.2 rad for all 1000 steps of an episode (Gymnasium's length) in 3 episodes, as
+ *   many steps as it held in Node (public/models/sac/invertedpendulum.json); "Train here" runs 150 steps
+ *   (50 gradient steps) with finite losses.
  * - PointNet++: the classifier gets >= 90% of the page's 40 test shapes (the package's generator, an unseen
- *   seed) and classifies the bunny.
+ *   seed) and classifies the bunny; the part-segmentation model labels >= 85% of the points of the page's 32
+ *   composite shapes (tables, chairs, lamps) as the generator did (Node: 95.5%; one part everywhere scores 27.6%,
+ *   each shape's most common true part 55.5%) and gives >= 99% of them the part Node's model predicts.
  * - BFN: 10-step sampling gives [32, 196] digits and [300, 2] points, the sampler's parameters change from the
  *   first update to the last, the final digits are binary (and not blank).
  * A screenshot of each page per backend goes to examples/browser/results/ (look at them);
@@ -84,6 +89,12 @@ const checks: Record<string, Check> = {
            `mean change first -> last update: P(pixel) ${r.digitChange.toFixed(3)}, 2-D means ${r.pointChange.toFixed(3)}`;
   },
   async sac(page) {
+    const cartPole = await page.evaluate(() => (window as any).__demo.actions.cartpole()) as
+        {held: number[]; maxAngle: number[]; nodeHeld: number[]; steps: number};
+    if (!cartPole || cartPole.held.length !== 3 || cartPole.steps !== 1000 || Math.min(...cartPole.nodeHeld) !== 1000 ||
+        !cartPole.held.every((h) => h === 1000)) {
+      throw new Error(`the MuJoCo cart-pole policy does not hold the pole for 1000 steps: ${JSON.stringify(cartPole)}`);
+    }
     const policy = await page.evaluate(() => (window as any).__demo.actions.evaluate()) as {worst: number[]};
     if (!policy || policy.worst.length !== 3 || !policy.worst.every((w) => w < 0.3)) {
       throw new Error(`the trained policy does not hold the pole up: ${JSON.stringify(policy)}`);
@@ -96,15 +107,30 @@ const checks: Record<string, Check> = {
       throw new Error(`training in the page gave ${JSON.stringify(t)}`);
     }
     return `pole held over the last 100 of 200 steps in 3 episodes (largest |angle| ` +
-           `${Math.max(...policy.worst).toFixed(3)} rad); 150 training steps, critic loss ${t.losses.criticLoss.toFixed(3)}`;
+           `${Math.max(...policy.worst).toFixed(3)} rad); MuJoCo cart-pole within 0.2 rad for 1000 of 1000 steps in 3 ` +
+           `episodes (largest |angle| ${Math.max(...cartPole.maxAngle).toFixed(3)} rad); 150 training steps, critic ` +
+           `loss ${t.losses.criticLoss.toFixed(3)}`;
   },
   async pointnet(page) {
-    const bunny = await page.evaluate(() => (window as any).__demo.actions.showBunny()) as string;
-    if (!/^bunny: \w+ [\d.]+%/.test(bunny ?? '')) throw new Error(`the bunny was not classified: ${bunny}`);
+    const bunny = await page.evaluate(() => (window as any).__demo.actions.showBunny()) as
+        {prediction: string; parts: Record<string, number>};
+    if (!/^bunny: \w+ [\d.]+%/.test(bunny?.prediction ?? '')) throw new Error(`the bunny was not classified: ${bunny?.prediction}`);
+    const bunnyParts = Object.values(bunny.parts ?? {}).reduce((a, c) => a + c, 0);
+    if (bunnyParts !== 256) throw new Error(`the bunny's parts cover ${bunnyParts} of its 256 points`);
     const r = await page.evaluate(() => (window as any).__demo.actions.classifyAll()) as
         {accuracy: number; count: number; nodeAccuracy: number};
     if (!r || r.count !== 40 || !(r.accuracy >= 0.9)) throw new Error(`PointNet++ test accuracy ${JSON.stringify(r)} < 90%`);
-    return `${(100 * r.accuracy).toFixed(1)}% of ${r.count} test shapes (Node ${(100 * r.nodeAccuracy).toFixed(1)}%); ${bunny}`;
+    const s = await page.evaluate(() => (window as any).__demo.actions.segmentAll()) as
+        {accuracy: number; mIoU: number; agreement: number; count: number; points: number; nodeAccuracy: number};
+    if (!s || s.count !== 32 || s.points !== 32 * 256 || !(s.accuracy >= 0.85) || !(s.agreement >= 0.99)) {
+      throw new Error(`PointNet++ parts: ${JSON.stringify(s)} (needs >= 85% of points right, >= 99% as Node's)`);
+    }
+    // the last shown shape: a part-set lamp (the classifier has no lamp class), for the screenshot
+    await page.evaluate(() => (window as any).__demo.actions.show('p1'));
+    return `${(100 * r.accuracy).toFixed(1)}% of ${r.count} test shapes (Node ${(100 * r.nodeAccuracy).toFixed(1)}%); ` +
+           `parts: ${(100 * s.accuracy).toFixed(1)}% of the points of ${s.count} composite shapes right (Node ` +
+           `${(100 * s.nodeAccuracy).toFixed(1)}%), mIoU ${(100 * s.mIoU).toFixed(1)}%, ${(100 * s.agreement).toFixed(2)}% ` +
+           `as Node's; ${bunny.prediction}`;
   },
   async kan(page) {
     const r = await page.evaluate(() => (window as any).__demo.actions.fit()) as

@@ -17,11 +17,15 @@
  *
  * SAC: the actor of examples/node/sac/train.ts's finished Pendulum run (--sac, 20000 steps) when there; otherwise
  * this script trains SAC_SHORT_RUN itself (smaller networks and batch than SB3's, so it takes minutes). The page
- * rebuilds the agent from the actor (public/models/sac/actor) and meta.json's options.
+ * rebuilds the agent from the actor (public/models/sac/actor) and meta.json's options. The MuJoCo inverted
+ * pendulum (--only=invertedpendulum): the actor of `train.ts --env=invertedpendulum`'s checkpoint
+ * (--invertedpendulum), with how long it holds the pole on the page's episodes (src/pages/cartpole.ts) in Node.
  *
  * PointNet++: the classifier in examples/node/pointnet2/train.ts's checkpoint (--pointnet, the latest epoch it
  * saved), and its accuracy on the page's test shapes (POINTNET_TEST: the package's generator, a seed training
- * never used).
+ * never used). Part segmentation (--only=partseg): the model of `train.ts --task=partseg`'s checkpoint
+ * (--partseg) and Node's per-point predictions on the page's composite shapes (src/pages/pointnet_parts.ts: the
+ * tables and chairs of POINTNET_TEST plus PARTSEG_TEST, tables, chairs and lamps), which the page must match.
  */
 import {execFileSync} from 'child_process';
 import * as fs from 'fs';
@@ -38,6 +42,8 @@ import {generate as generateMamba} from '@tfjs-ext/mamba';
 import {parseFlags, ProgressBar, readModel, runExample, withSeededMathRandom, writeImageGrid, writeModel} from '../node/common';
 import {decode, encode} from '../node/lm/tokenizer';
 import {DIGIT_SIDE, digitFlow, digitNetwork, pointFlow, pointNetwork, twoMoons} from './src/pages/bfn_models';
+import {CARTPOLE_SEEDS, CARTPOLE_STEPS, CartPoleMeta, runCartPoles} from './src/pages/cartpole';
+import {compositeShapes, PartSegMeta, partScores, partTestSet, predictParts} from './src/pages/pointnet_parts';
 
 const models = path.join(__dirname, 'public', 'models');
 /** Greedy continuations the page must reproduce; prompts chosen where the top-2 logit margin stays clear. */
@@ -264,6 +270,30 @@ async function exportSAC(dir: string): Promise<void> {
   await initBackend('cpu');
 }
 
+async function exportInvertedPendulum(dir: string): Promise<void> {
+  await initBackend('wasm');
+  const {InvertedPendulum} = await import('@tfjs-ext/sac/mujoco');
+  const make = await InvertedPendulum.factory();
+  const agent = await SAC.load(dir, make());
+  const envs = CARTPOLE_SEEDS.map(() => make());
+  const run = await runCartPoles(agent.actor, (a) => agent.scaleAction(a), envs, CARTPOLE_SEEDS, CARTPOLE_STEPS);
+  envs.forEach((env) => env.dispose());
+  const where = path.resolve(dir) === path.resolve(__dirname, '../node/sac/runs/invertedpendulum-seed0/checkpoint') ?
+      '' : `, checkpoint ${dir}`;
+  const source = `examples/node/sac/train.ts --env=invertedpendulum (${agent.numTimesteps} steps${where})`;
+  console.log(`SAC inverted pendulum (${source}): steps within 0.2 rad of ${CARTPOLE_STEPS}, seeds ` +
+              `${CARTPOLE_SEEDS}: ${run.held} (largest |angle| ${run.maxAngle.map((m) => m.toFixed(3))}) on wasm`);
+  const out = path.join(models, 'sac', 'invertedpendulum');
+  await writeModel(agent.actor, out);
+  const o = agent.options;
+  const meta: CartPoleMeta = {source, steps: agent.numTimesteps, seeds: CARTPOLE_SEEDS, ...run,
+    options: {learningRate: o.learningRate, netArch: o.netArch, batchSize: o.batchSize, seed: o.seed}};
+  fs.writeFileSync(path.join(models, 'sac', 'invertedpendulum.json'), JSON.stringify(meta));
+  report(out);
+  agent.dispose();
+  await initBackend('cpu');
+}
+
 /** The page's test shapes: generatePointClouds with a seed the example's training (1) and test (1001) sets never use. */
 const POINTNET_TEST = {count: 40, seed: 20261};
 
@@ -288,12 +318,45 @@ async function exportPointNet(dir: string): Promise<void> {
   model.dispose();
 }
 
+/** The part test set: tables, chairs and lamps (8 each) from a seed the part example (1, 1001) never used. */
+const PARTSEG_TEST = {count: 24, seed: 20262};
+
+async function exportPartSeg(dir: string): Promise<void> {
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as
+      {epoch: number; evals: Array<{epoch: number; metric: number}>};
+  const {model} = await readModel(path.join(dir, 'model'));
+  const clsMeta = JSON.parse(fs.readFileSync(path.join(models, 'pointnet2', 'meta.json'), 'utf8')) as
+      {numPoints: number; testSeed: number; testCount: number};
+  const numPoints = clsMeta.numPoints;  // the part example also trains on 256 points (runs/partseg/results.json)
+  const cls = generatePointClouds({count: clsMeta.testCount, numPoints, seed: clsMeta.testSeed});
+  const shapes = compositeShapes(cls, partTestSet({numPoints, testSeed: PARTSEG_TEST.seed, testCount: PARTSEG_TEST.count}));
+  const pred = await predictParts(model, shapes.points, shapes.count, numPoints);
+  const {accuracy, mIoU} = partScores(pred, shapes.parts, shapes.names, numPoints);
+  const source = `examples/node/pointnet2/train.ts --task=partseg (${state.epoch} epochs, its test instance mIoU ` +
+                 `${(100 * state.evals[state.evals.length - 1].metric).toFixed(1)}%)`;
+  console.log(`PointNet++ part segmentation (${source}): ${shapes.count} composite page shapes on cpu: ` +
+              `${(100 * accuracy).toFixed(1)}% of points right, instance mIoU ${(100 * mIoU).toFixed(1)}%`);
+  const out = path.join(models, 'pointnet2');
+  await writeModel(model, path.join(out, 'partseg'));
+  const meta: PartSegMeta = {source, numPoints, testSeed: PARTSEG_TEST.seed, testCount: PARTSEG_TEST.count,
+    nodeAccuracy: accuracy, nodeMIoU: mIoU,
+    nodeParts: Array.from({length: shapes.count}, (_, c) => Array.from(pred.subarray(c * numPoints, (c + 1) * numPoints)).join(''))};
+  fs.writeFileSync(path.join(out, 'partseg.json'), JSON.stringify(meta));
+  report(path.join(out, 'partseg'));
+  model.dispose();
+}
+
 runExample(async () => {
   const flags = parseFlags('export-models.ts: copies the example checkpoints into the demo app', {
-    only: {default: 'lm,mamba,bfn,sac,pointnet', help: 'models to export (comma-separated: lm, mamba, bfn, sac, pointnet)'},
+    only: {default: 'lm,mamba,bfn,sac,invertedpendulum,pointnet,partseg',
+           help: 'models to export (comma-separated: lm, mamba, bfn, sac, invertedpendulum, pointnet, partseg)'},
     lm: {default: path.join(__dirname, '../node/lm/checkpoint'), help: 'LM checkpoint folder (train.ts --out)'},
     mamba: {default: path.join(__dirname, '../node/mamba/checkpoint'), help: 'Mamba-2 LM folder (mamba/train.ts --out)'},
     pointnet: {default: path.join(__dirname, '../node/pointnet2/runs/cls/checkpoint'), help: 'PointNet++ cls checkpoint'},
+    invertedpendulum: {default: path.join(__dirname, '../node/sac/runs/invertedpendulum-seed0/checkpoint'),
+                       help: 'SAC InvertedPendulum checkpoint (train.ts --env=invertedpendulum)'},
+    partseg: {default: path.join(__dirname, '../node/pointnet2/runs/partseg/checkpoint'),
+              help: 'PointNet++ part-segmentation checkpoint (train.ts --task=partseg)'},
     sac: {default: path.join(__dirname, '../node/sac/runs/pendulum-seed0/checkpoint'), help: 'SAC Pendulum checkpoint'},
   });
   await initBackend('cpu');
@@ -302,6 +365,8 @@ runExample(async () => {
   if (only.includes('mamba')) await exportMamba(flags.mamba);
   if (only.includes('bfn')) await exportBFN();
   if (only.includes('sac')) await exportSAC(flags.sac);
+  if (only.includes('invertedpendulum')) await exportInvertedPendulum(flags.invertedpendulum);
   if (only.includes('pointnet')) await exportPointNet(flags.pointnet);
+  if (only.includes('partseg')) await exportPartSeg(flags.partseg);
   tf.disposeVariables();
 });

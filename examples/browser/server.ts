@@ -9,7 +9,10 @@ import * as path from 'path';
 const here = __dirname;
 const root = path.resolve(here, '../..');
 
-/** Static files next to the bundle: the page, styles, tfjs's wasm binaries, the shipped models. */
+/**
+ * Static files next to the bundle: the page, styles, tfjs's wasm binaries, MuJoCo's (mujoco-js: an ES module with
+ * its wasm inlined, which index.html's import map names), the shipped models.
+ */
 function copyStatic(outDir: string): void {
   fs.mkdirSync(path.join(outDir, 'wasm'), {recursive: true});
   for (const f of ['index.html', 'app.css']) fs.copyFileSync(path.join(here, f), path.join(outDir, f));
@@ -18,6 +21,8 @@ function copyStatic(outDir: string): void {
   for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) {
     fs.copyFileSync(path.join(wasmDir, f), path.join(outDir, 'wasm', f));
   }
+  fs.mkdirSync(path.join(outDir, 'mujoco'), {recursive: true});
+  fs.copyFileSync(path.join(root, 'node_modules/mujoco-js/dist/mujoco_wasm.js'), path.join(outDir, 'mujoco/mujoco_wasm.js'));
   fs.cpSync(path.join(here, 'public'), outDir, {recursive: true});
 }
 

@@ -15,7 +15,8 @@ export function lineChart(parent: HTMLElement, title: string, series: string[],
     scales: {x: {time: false}, y: logY ? {distr: 3} : {}},
     axes: [{label: xLabel},
            logY ? {values: (_u: uPlot, ticks: number[]) => ticks.map((v) => (v == null ? '' : v.toExponential(0)))} : {}],
-    legend: {show: series.length > 1},
+    // not live: a live legend shows the x value and each series' value under the cursor, "Value: --" in a still
+    legend: {show: series.length > 1, live: false},
     series: [{}, ...series.map((label, i) => ({label, stroke: colors[i % colors.length], width: 1.5}))],
   }, [[], ...series.map(() => [])], parent);
   return {set: (xs, ...ys) => plot.setData([xs, ...ys])};

@@ -1,13 +1,14 @@
 /**
  * SAC on Pendulum-v1: the trained policy (the actor exported by export-models.ts) swings the pendulum up and
  * holds it, drawn on a canvas; "Train here" trains a fresh SAC agent in this tab on the selected backend with a
- * live learning curve. The MuJoCo inverted pendulum (@tfjs-ext/sac/mujoco, mujoco-js) is not on this page yet:
- * it has not been tried in the browser bundle, and there is no trained policy for it to ship.
+ * live learning curve; between them, the MuJoCo inverted pendulum (cart-pole) under its trained policy
+ * (sac_cartpole.ts: @tfjs-ext/sac/mujoco on mujoco-js, MuJoCo's official WebAssembly build, in the page).
  */
 import * as tf from '@tensorflow/tfjs';
 import {angleNormalize, Pendulum, SAC} from '@tfjs-ext/sac';
 import {lineChart} from '../plot';
 import {action, demo, el, Page} from '../shell';
+import {mountCartPole} from './sac_cartpole';
 
 interface SACMeta {
   source: string;
@@ -66,6 +67,7 @@ export const sacPage: Page = {
     const trainButton = el('button', {id: 'sac-train'}, 'Train here');
     const trainStatus = el('p', {class: 'stat', id: 'sac-train-status'});
     const chartBox = el('div');
+    const cartPoleBox = el('div');
     root.append(
         el('div', {class: 'card'},
            el('h2', {}, 'Soft Actor-Critic: Pendulum-v1'),
@@ -73,6 +75,7 @@ export const sacPage: Page = {
               `${meta.steps} steps by ${meta.source}. From a random start it swings the pole up and holds it ` +
               `(torque at most 2, the blue arc); the check: |angle| < 0.3 rad over the last 100 of 200 steps.`),
            el('div', {class: 'row'}, runButton), canvas, runStatus),
+        cartPoleBox,
         el('div', {class: 'card'},
            el('h2', {}, 'Train here'),
            el('p', {class: 'muted'}, `A fresh agent with the same options learns in this tab on ${tf.getBackend()}: ` +
@@ -174,5 +177,6 @@ export const sacPage: Page = {
     };
     trainButton.onclick = () => void action('SAC training', train);
     demo.actions.train = async () => { await action('SAC training', train); return demo.result.sacTrain; };
+    await mountCartPole(cartPoleBox);
   },
 };
