@@ -113,6 +113,42 @@ export interface TrainOptions {
   unit: string;
   /** Factor from the loss (nats per example) to `unit` on the curves (default 1). */
   scale?: number;
+  /**
+   * Decay of an exponential moving average of the weights (0 or absent: none). With it, `evaluate` runs on the
+   * averaged weights, and the network holds them when `train` returns.
+   */
+  emaDecay?: number;
+  /** Extra JSON state (e.g. the data order position) saved in each checkpoint and handed back on resume. */
+  saveState?: () => Record<string, unknown>;
+  restoreState?: (s: Record<string, unknown>) => void;
+}
+
+/** An exponential moving average of a model's weights, swapped in for evaluation. */
+class WeightAverage {
+  readonly avg: tf.Variable[];
+  constructor(private readonly model: tf.LayersModel, private readonly decay: number) {
+    this.avg = model.getWeights().map((w) => tf.variable(w.clone(), false));
+  }
+  update(): void {
+    tf.tidy(() => {
+      const ws = this.model.getWeights();
+      this.avg.forEach((a, i) => a.assign(tf.add(tf.mul(a, this.decay), tf.mul(ws[i], 1 - this.decay))));
+    });
+  }
+  load(values: tf.Tensor[]): void {
+    this.avg.forEach((a, i) => a.assign(values[i]));
+  }
+  /** Runs `fn` with the averaged weights in the model, then puts the trained weights back. */
+  async with<T>(fn: () => Promise<T>): Promise<T> {
+    const trained = this.model.getWeights().map((w) => w.clone());
+    this.model.setWeights(this.avg);
+    try {
+      return await fn();
+    } finally {
+      this.model.setWeights(trained);
+      tf.dispose(trained);
+    }
+  }
 }
 
 /**
@@ -126,6 +162,7 @@ export async function train(bfn: BFN, o: TrainOptions): Promise<{steps: number; 
   const rng = new SeededRandom(o.seed);
   let step = 0, seconds = 0;
   let trainCurve: Array<[number, number]> = [], evalCurve: Array<[number, number]> = [];
+  const ema = o.emaDecay ? new WeightAverage(bfn.network, o.emaDecay) : null;
   if (o.resume && ckpt.exists()) {
     // build the optimizer's slots first (one zero-lr step would change nothing but Adam's counters: load them)
     tf.dispose(optimizer.minimize(() => tf.mul(tf.mean(bfn.loss(o.batch(new SeededRandom(1)))), 0) as tf.Scalar) ?? []);
@@ -133,39 +170,54 @@ export async function train(bfn: BFN, o: TrainOptions): Promise<{steps: number; 
     const weights = saved.models.network.getWeights();
     bfn.network.setWeights(weights);
     saved.models.network.dispose();
-    const s = saved.state as {step: number; rng: number; seconds: number; train: Array<[number, number]>;
+    if (ema) {
+      if (!saved.tensors.ema) throw new Error('--resume: the checkpoint has no weight average (trained without EMA)');
+      ema.load(saved.tensors.ema);
+    }
+    tf.dispose(Object.values(saved.tensors).flat());
+    const s = saved.state as {step: number; rng: number; noise?: number; seconds: number; train: Array<[number, number]>;
                               eval: Array<[number, number]>};
     ({step, seconds} = s);
+    if (typeof s.noise === 'number') bfn.noise.counter = s.noise;  // the flow noise continues where it stopped
     rng.state = s.rng;
     trainCurve = s.train;
     evalCurve = s.eval;
+    o.restoreState?.(s);
     console.log(`resumed at step ${step} (${(seconds / 60).toFixed(1)} min trained)`);
   }
   const budget = o.minutes * 60;
   const bar = new ProgressBar(Math.round(budget), {startAt: Math.round(seconds)});
-  let ema = trainCurve.length ? trainCurve[trainCurve.length - 1][1] : NaN;
+  let smooth = trainCurve.length ? trainCurve[trainCurve.length - 1][1] : NaN;
   const save = () => ckpt.save({models: {network: bfn.network}, optimizers: {adam: optimizer},
-                                state: {step, rng: rng.state, seconds, train: trainCurve, eval: evalCurve}});
+                                ...(ema ? {tensors: {ema: ema.avg}} : {}),
+                                state: {...o.saveState?.(), step, rng: rng.state, noise: bfn.noise.counter, seconds,
+                                        train: trainCurve, eval: evalCurve}});
+  const evaluate = () => ema ? ema.with(o.evaluate) : o.evaluate();
   while (seconds < budget && step < o.maxSteps) {
     const t0 = performance.now();
     const x = o.batch(rng);
     const loss = optimizer.minimize(() => tf.mean(bfn.loss(x)) as tf.Scalar, true) as tf.Scalar;
     const v = (await loss.data())[0] * (o.scale ?? 1);
     tf.dispose([x, loss]);
+    ema?.update();
     seconds += (performance.now() - t0) / 1000;
     step++;
-    ema = Number.isNaN(ema) ? v : 0.98 * ema + 0.02 * v;
-    if (step % 10 === 0) trainCurve.push([step, ema]);
-    if (step % o.evalEvery === 0) evalCurve.push([step, await o.evaluate()]);
+    smooth = Number.isNaN(smooth) ? v : 0.98 * smooth + 0.02 * v;
+    if (step % 10 === 0) trainCurve.push([step, smooth]);
+    if (step % o.evalEvery === 0) evalCurve.push([step, await evaluate()]);
     if (step % o.checkpointEvery === 0) await save();
-    bar.update(Math.min(Math.round(seconds), Math.round(budget)), `step ${step}  loss ${ema.toFixed(2)} ${o.unit}`);
+    bar.update(Math.min(Math.round(seconds), Math.round(budget)), `step ${step}  loss ${smooth.toFixed(2)} ${o.unit}`);
   }
   await save();
   process.stdout.write('\n');
   await writeLinePlot(path.join(o.outDir, 'loss.png'), [
     {name: 'training (EMA)', points: trainCurve},
-    ...(evalCurve.length ? [{name: 'held-out', points: evalCurve}] : []),
+    ...(evalCurve.length ? [{name: ema ? 'held-out (weight average)' : 'held-out', points: evalCurve}] : []),
   ], {title: 'continuous-time loss', x: 'step', y: o.unit});
   optimizer.dispose();
+  if (ema) {
+    bfn.network.setWeights(ema.avg);
+    tf.dispose(ema.avg);
+  }
   return {steps: step, seconds};
 }

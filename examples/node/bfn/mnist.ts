@@ -21,6 +21,7 @@ runExample(async () => {
     steps: {default: 1e9, help: 'maximum optimiser steps'},
     batch: {default: 64, help: 'batch size'},
     lr: {default: 1e-3, help: 'Adam learning rate'},
+    ema: {default: 0.999, help: 'decay of the weight average used for evaluation and sampling (0: none)'},
     hidden: {default: 512, help: 'hidden units per layer'},
     layers: {default: 2, help: 'hidden layers'},
     sqrtBeta1: {default: 3, help: 'final accuracy sqrt(beta(1))'},
@@ -65,18 +66,22 @@ runExample(async () => {
     }
     return meanSE(all);
   };
-  let order: Int32Array = new Int32Array(0), pos = 0;
+  // epoch order: a Fisher-Yates shuffle drawn from the training RNG; the checkpoint keeps the RNG state the
+  // shuffle started from and the position, so a resumed run replays the same order from the same image
+  let order: Int32Array = new Int32Array(0), pos = 0, shuffleState = -1;
+  const shuffle = (rng: SeededRandom) => {
+    shuffleState = rng.state;
+    order = Int32Array.from({length: trainSet.n}, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const k = Math.floor(rng.next() * (i + 1));
+      [order[i], order[k]] = [order[k], order[i]];
+    }
+    pos = 0;
+  };
   const batch = (rng: SeededRandom) => {
     const m = opts.batch, x = new Int32Array(m * 784);
     for (let j = 0; j < m; j++) {
-      if (pos >= order.length) {
-        order = Int32Array.from({length: trainSet.n}, (_, i) => i);
-        for (let i = order.length - 1; i > 0; i--) {
-          const k = Math.floor(rng.next() * (i + 1));
-          [order[i], order[k]] = [order[k], order[i]];
-        }
-        pos = 0;
-      }
+      if (pos >= order.length) shuffle(rng);
       const img = order[pos++];
       for (let d = 0; d < 784; d++) x[j * 784 + d] = rng.next() < trainSet.pixels[img * 784 + d] ? 1 : 0;
     }
@@ -85,7 +90,16 @@ runExample(async () => {
   const {steps, seconds} = await train(bfn, {
     outDir: opts.out, minutes: opts.minutes, maxSteps: opts.steps, lr: opts.lr, resume: opts.resume,
     checkpointEvery: opts.checkpointEvery, seed: opts.seed, batch, evalEvery: opts.evalEvery,
-    evaluate: async () => (await evalCts(1))[0], unit: 'nats/image',
+    evaluate: async () => (await evalCts(1))[0], unit: 'nats/image', emaDecay: opts.ema,
+    saveState: () => ({shuffleState, pos}),
+    restoreState: (s) => {
+      order = new Int32Array(0);
+      pos = 0;
+      if (typeof s.shuffleState !== 'number' || s.shuffleState < 0) return;  // an older checkpoint: a fresh epoch
+      const replay = new SeededRandom(s.shuffleState);
+      shuffle(replay);
+      pos = s.pos as number;
+    },
   });
 
   console.log(`trained ${steps} steps in ${(seconds / 60).toFixed(1)} min; evaluating on ${testSet.n} held-out digits`);
