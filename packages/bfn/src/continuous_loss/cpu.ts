@@ -21,7 +21,8 @@ export const continuousLossHostKernels = hostKernels<ContinuousAttrs>(
         const invGamma = 1 / gamma;
         let sum = 0;
         for (let i = b * dim; i < (b + 1) * dim; i++) {
-          const xHat = masked ? 0 : Math.min(1, Math.max(-1, ms[i] * invGamma - scale * es[i]));
+          const raw = ms[i] * invGamma - scale * es[i];
+          const xHat = masked ? 0 : raw > 1 ? 1 : raw < -1 ? -1 : raw;
           const diff = xs[i] - xHat;
           sum += diff * diff;
         }

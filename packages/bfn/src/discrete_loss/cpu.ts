@@ -11,6 +11,14 @@ export interface DiscreteAttrs {
 
 /** Softmax of `logits[row .. row + K)` into `p` (float64). */
 function softmaxRow(logits: ArrayLike<number>, row: number, K: number, p: Float64Array): void {
+  if (K === 2) {
+    // one exp: p_small = e / (1 + e), e = exp(-|l0 - l1|) <= 1 (no overflow, both probabilities to full precision)
+    const d = logits[row] - logits[row + 1];
+    const e = Math.exp(d > 0 ? -d : d), small = e / (1 + e), large = 1 / (1 + e);
+    p[0] = d > 0 ? large : small;
+    p[1] = d > 0 ? small : large;
+    return;
+  }
   let max = -Infinity;
   for (let k = 0; k < K; k++) max = Math.max(max, logits[row + k]);
   let z = 0;
