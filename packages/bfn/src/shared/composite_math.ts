@@ -14,7 +14,7 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
   return f(x) as T;
 }
 
-/** erfc(x) elementwise with relative error < 1.2e-7 (the host kernels' formula, see `host_math.ts`). */
+/** erfc(x) elementwise with relative error < 1.2e-7 (Numerical Recipes' erfcc, as the WGSL kernels). */
 export function erfcOps(x: tf.Tensor): tf.Tensor {
   // |x| by the same branch as the result below: tf.abs's gradient at 0 is -1, which would flip the slope
   // at x = 0 exactly (a boundary that coincides with the mean).

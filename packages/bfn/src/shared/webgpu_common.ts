@@ -1,6 +1,6 @@
 /**
  * WGSL pieces the loss programs share: the time factors of the continuous/discretised parametrisation, the
- * float32-accurate erfc (same formula as `host_math.ts`), and a workgroup-per-row reduction skeleton.
+ * float32-accurate erfc (Numerical Recipes' erfcc, as the composites), and a workgroup-per-row reduction skeleton.
  */
 import {WebGPUProgram} from '@tfjs-ext/core/webgpu';
 
