@@ -108,3 +108,56 @@ __attribute__((export_name("three_nn"))) void three_nn(const float *unknown, con
     }
   }
 }
+
+__attribute__((export_name("ball_query_scratch"))) int ball_query_scratch(int n) { return 3 * pad4(n); }
+
+// Ball query with the plain-JS kernel's exact semantics: a float32 filter, 4 points at a time, with a margin
+// (`r2f` = r^2 (1 + 1e-5) + 1e-30) keeps every point the float64 test could accept; each candidate is then
+// decided in float64 in index order (dx^2 + dy^2 + dz^2 < r^2, the JS kernel's arithmetic). The first `nsample`
+// hits are kept, the rest padded with the first; an empty ball gets the nearest point (float64, lowest index).
+// Padding points sit at +inf and never pass the filter.
+__attribute__((export_name("ball_query"))) void ball_query(const float *xyz, const float *centres, int *out,
+                                                           int batch, int n, int s, int nsample, double r2,
+                                                           float *scratch) {
+  const int np = pad4(n);
+  float *x = scratch, *y = scratch + np, *z = scratch + 2 * np;
+  const v128_t r2f = wasm_f32x4_splat((float)(r2 * (1.0 + 1e-5) + 1e-30));
+  for (int b = 0; b < batch; b++) {
+    const float *p = xyz + (long)b * n * 3;
+    planes(p, n, x, y, z, __builtin_inff());
+    for (int c = 0; c < s; c++) {
+      const float *q = centres + ((long)b * s + c) * 3;
+      const double qx = q[0], qy = q[1], qz = q[2];
+      const v128_t cx = wasm_f32x4_splat(q[0]), cy = wasm_f32x4_splat(q[1]), cz = wasm_f32x4_splat(q[2]);
+      int *o = out + ((long)b * s + c) * nsample;
+      int count = 0;
+      for (int j = 0; j < np && count < nsample; j += 4) {
+        const v128_t dx = wasm_f32x4_sub(wasm_v128_load(x + j), cx);
+        const v128_t dy = wasm_f32x4_sub(wasm_v128_load(y + j), cy);
+        const v128_t dz = wasm_f32x4_sub(wasm_v128_load(z + j), cz);
+        const v128_t d = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(dx, dx), wasm_f32x4_mul(dy, dy)),
+                                        wasm_f32x4_mul(dz, dz));
+        const int mask = wasm_i32x4_bitmask(wasm_f32x4_lt(d, r2f));
+        if (mask == 0) continue;
+        for (int k = 0; k < 4 && count < nsample; k++) {
+          if (!(mask & (1 << k))) continue;
+          const int jj = j + k;
+          const double ex = (double)p[3 * jj] - qx, ey = (double)p[3 * jj + 1] - qy, ez = (double)p[3 * jj + 2] - qz;
+          if (ex * ex + ey * ey + ez * ez < r2) o[count++] = jj;
+        }
+      }
+      if (count == 0) {  // empty ball: the nearest point
+        double best = __builtin_inf();
+        int nearest = 0;
+        for (int j = 0; j < n; j++) {
+          const double ex = (double)p[3 * j] - qx, ey = (double)p[3 * j + 1] - qy, ez = (double)p[3 * j + 2] - qz;
+          const double d = ex * ex + ey * ey + ez * ez;
+          if (d < best) { best = d; nearest = j; }
+        }
+        o[0] = nearest;
+        count = 1;
+      }
+      for (int k = count; k < nsample; k++) o[k] = o[0];
+    }
+  }
+}

@@ -4,6 +4,7 @@ import {lastDispatch, withCompositeOnly} from '@tfjs-ext/core';
 import {describeBackends, expectNoLeaks, expectThrowsMatching, randomArray} from '@tfjs-ext/core/testing';
 import {BALL_QUERY, ballQuery} from './op';
 import {ballQueryReference} from './reference';
+import {pointImpls} from '../simd/module';
 
 describeBackends('pointnet2: ballQuery', ({backend}) => {
   const kernelPath = ['cpu', 'wasm', 'webgpu'].includes(backend) ? 'kernel' : 'composite';
@@ -57,6 +58,39 @@ describeBackends('pointnet2: ballQuery', ({backend}) => {
     expect(r.composite).to.deep.equal(ref);
     tf.dispose([xyz, centres]);
   });
+
+  if (['cpu', 'wasm'].includes(backend)) {
+    it(`every host implementation (${pointImpls.names().join(', ')}) decides points on the radius as float64 does`, async () => {
+      expect(pointImpls.names()).to.include('simd');
+      // 3 centres; around each, 101 points at distance radius * (1 + e), e in [-3e-7, 3e-7] (float32 rounding
+      // straddles radius^2), plus far points; float32 coordinates, so the float64 oracle sees what the kernel sees
+      const batch = 1, s = 3, perCentre = 101, radius = 0.2, nsample = 40;
+      const rand = randomArray(s * perCentre * 3, 5);
+      const c = Float32Array.from(randomArray(s * 3, 6, -0.5, 0.5));
+      const pts: number[] = [];
+      for (let i = 0; i < s * perCentre; i++) {
+        const centre = Math.floor(i / perCentre);
+        const dir = [rand[i * 3], rand[i * 3 + 1], rand[i * 3 + 2] + 0.01];
+        const len = Math.hypot(dir[0], dir[1], dir[2]);
+        const dist = radius * (1 + 3e-7 * (2 * (i % 7) / 6 - 1));
+        for (let k = 0; k < 3; k++) pts.push(c[centre * 3 + k] + dir[k] / len * dist);
+      }
+      for (let i = 0; i < 30; i++) pts.push(5 + i, 5, 5);  // far away
+      const v = Float32Array.from(pts), n = v.length / 3;
+      const ref = ballQueryReference(v, c, batch, n, s, radius, nsample);
+      const xyz = tf.tensor3d(v, [batch, n, 3]), centres = tf.tensor3d(c, [batch, s, 3]);
+      for (const impl of pointImpls.names()) {
+        const out = pointImpls.withForced(impl, () => ballQuery(xyz, centres, radius, nsample));
+        expect(Array.from(await out.data()), impl).to.deep.equal(ref);
+        out.dispose();
+      }
+      // the boundary cases are real: of centre 0's own points (float64 test), some are in and some out
+      const d64 = (j: number) => [0, 1, 2].reduce((a, k) => a + (v[j * 3 + k] - c[k]) ** 2, 0);
+      const ins = Array.from({length: perCentre}, (_, j) => d64(j) < radius * radius).filter(Boolean).length;
+      expect(ins).to.be.within(10, perCentre - 10);
+      tf.dispose([xyz, centres]);
+    });
+  }
 
   it('does not leak', async () => {
     const xyz = tf.tensor3d([cloud]);

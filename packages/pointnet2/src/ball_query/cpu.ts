@@ -1,5 +1,10 @@
-/** Host kernel (cpu, wasm) of the ball query: one index-order scan per centre, stopping at `nsample` hits. */
+/**
+ * Host kernel (cpu, wasm) of the ball query: one index-order scan per centre, stopping at `nsample` hits. The SIMD
+ * wasm module filters 4 points at a time in float32 (with a margin) and decides each candidate in float64, so both
+ * implementations give the same indices.
+ */
 import {hostKernels, HostTensor} from '@tfjs-ext/core';
+import {asInt32, pointImpls, pointsSimd} from '../simd/module';
 
 export interface BallQueryAttrs {
   radius: number;
@@ -11,6 +16,12 @@ function ballQueryKernel({xyz, newXyz}: Record<string, HostTensor>, {radius, nsa
   const s = newXyz.shape[1];
   const p = xyz.values as Float32Array, q = newXyz.values as Float32Array;
   const r2 = radius * radius;
+  if (pointImpls.active().name === 'simd') {
+    const [idx] = pointsSimd.call([{data: p}, {data: q}], [{vectors: batch * s * nsample, width: 1, padded: 1}],
+                                  (x) => x.ball_query_scratch(n),
+                                  (x, [pp, qq], [o], sc) => x.ball_query(pp, qq, o, batch, n, s, nsample, r2, sc));
+    return [{shape: [batch, s, nsample], dtype: 'int32' as const, values: asInt32(idx)}];
+  }
   const out = new Int32Array(batch * s * nsample);  // [B, S, nsample]
   for (let b = 0; b < batch; b++) {
     const base = b * n * 3;
