@@ -7,16 +7,55 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const HOST_BACKENDS = ['cpu', 'wasm'];
+const HOST_BACKENDS = ['cpu', 'wasm', 'tensorflow'];
 
 /** Whether the active backend reads tensors synchronously and cheaply (host memory). */
 export const onHost = () => HOST_BACKENDS.includes(tf.getBackend());
+
+/**
+ * The values of a float32 tensor on a host backend, without a copy where the backend allows it (wasm: a view of
+ * its heap, valid until the next tensor allocation may grow that heap; use it at once). Read-only.
+ */
+export function hostValues(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as unknown as {typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array};
+  if (tf.getBackend() === 'wasm' && backend.typedArrayFromHeap !== undefined) return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
+}
+
+/**
+ * Host copies of variables' values, read back only when a variable was assigned elsewhere since (its data id
+ * changed: `setWeights`, `load`, a user's `assign`). {@link HostMirror.write} assigns a new value and keeps it.
+ */
+export class HostMirror {
+  private readonly values = new Map<tf.Variable, {dataId: object; values: Float32Array}>();
+
+  /** The variable's current values (read-only: the array may back the variable's data on the cpu backend). */
+  read(variable: tf.Variable): Float32Array {
+    const e = this.values.get(variable);
+    if (e !== undefined && e.dataId === variable.dataId) return e.values;
+    const values = Float32Array.from(variable.dataSync() as Float32Array);
+    this.values.set(variable, {dataId: variable.dataId, values});
+    return values;
+  }
+
+  /** Assigns `values` (a fresh array, never changed afterwards) to `variable`. */
+  write(variable: tf.Variable, values: Float32Array): void {
+    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+    this.values.set(variable, {dataId: variable.dataId, values});
+  }
+
+  clear(): void {
+    this.values.clear();
+  }
+}
 
 export class Adam {
   /** Steps taken. */
   t = 0;
   private m: Array<Float32Array | tf.Variable> = [];
   private v: Array<Float32Array | tf.Variable> = [];
+  /** Host copies of the parameters (host mode): no read-back of values this optimiser wrote itself. */
+  private readonly params = new HostMirror();
 
   constructor(readonly learningRate: number, readonly beta1 = 0.9, readonly beta2 = 0.999, readonly epsilon = 1e-8) {}
 
@@ -31,17 +70,18 @@ export class Adam {
       this.v = vars.map((v) => onHost() ? new Float32Array(v.size) : tf.variable(tf.zeros([v.size]), false));
     }
     if (this.m[0] instanceof Float32Array) {
+      // p -= lr (m / c1) / (sqrt(v / c2) + eps); the parameters come from the mirror, the gradient from the heap
       return vars.map((variable, i) => {
-        const g = grads[i].dataSync() as Float32Array, p = variable.dataSync() as Float32Array;
+        const p = this.params.read(variable), out = new Float32Array(p.length);
+        const g = hostValues(grads[i]);  // a heap view on wasm: used before the next allocation
         const m = this.m[i] as Float32Array, v = this.v[i] as Float32Array;
-        const out = new Float32Array(p.length);
         for (let k = 0; k < p.length; k++) {
           const gk = g[k];
           const mk = m[k] = b1 * m[k] + (1 - b1) * gk;
           const vk = v[k] = b2 * v[k] + (1 - b2) * gk * gk;
           out[k] = p[k] - lr * (mk / c1) / (Math.sqrt(vk / c2) + eps);
         }
-        variable.assign(tf.tensor(out, variable.shape));
+        this.params.write(variable, out);
         return out;
       });
     }
@@ -81,5 +121,6 @@ export class Adam {
     for (const s of [...this.m, ...this.v]) if (!(s instanceof Float32Array)) s.dispose();
     this.m = [];
     this.v = [];
+    this.params.clear();
   }
 }

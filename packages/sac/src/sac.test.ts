@@ -80,12 +80,14 @@ describeBackends('SAC', ({backend}) => {
   const eps = Float32Array.from(randomArray(B * A, 5, -1.5, 1.5));
   const epsNext = Float32Array.from(randomArray(B * A, 6, -1.5, 1.5));
 
-  it('one update on a fixed batch: the three losses, the target update and the temperature step in float64', async () => {
+  // both implementations of the step where values read back synchronously (the hand-written one runs by default there)
+  const paths = light ? ['auto'] as const : ['host', 'tape'] as const;
+  for (const path of paths) it(`one update on a fixed batch (${path}): the three losses, the target update and the temperature step in float64`, async () => {
     const agent = new SAC(new ToyEnv(), options);
     const [actor, c1, c2, t1, t2] = await Promise.all([agent.actor, agent.critic1, agent.critic2, agent.criticTarget1,
                                                        agent.criticTarget2].map(layersOf));
     const logAlpha = Math.log(0.5), alpha = 0.5, H = -A;
-    agent.update(batch, eps, epsNext);
+    agent.update(batch, eps, epsNext, path);
     const losses = (await agent.losses())!;
     const [c1New, c2New, t1New, t2New] = await Promise.all([agent.critic1, agent.critic2, agent.criticTarget1,
                                                             agent.criticTarget2].map(layersOf));
@@ -147,6 +149,25 @@ describeBackends('SAC', ({backend}) => {
     }
     agent.dispose();
   });
+
+  if (!light) {
+    it('the hand-written step and the tfjs-gradient step agree on every parameter (two updates)', async () => {
+      const [hand, taped] = [new SAC(new ToyEnv(), options), new SAC(new ToyEnv(), options)];
+      for (let k = 0; k < 2; k++) {
+        hand.update(batch, eps, epsNext, 'host');
+        taped.update(batch, eps, epsNext, 'tape');
+      }
+      // Adam's first steps move each parameter by about lr * sign(gradient): every gradient's sign is compared
+      for (const key of ['actor', 'critic1', 'critic2', 'criticTarget1', 'criticTarget2'] as const) {
+        const a = await Promise.all(hand[key].getWeights().map((t) => t.data()));
+        const b = await Promise.all(taped[key].getWeights().map((t) => t.data()));
+        a.forEach((w, i) => expectClose(w, b[i], {rtol: 1e-4, atol: 2e-5, name: `${key} weight ${i}`}));
+      }
+      expectClose([await hand.entCoef()], [await taped.entCoef()], {rtol: 1e-6, atol: 1e-7, name: 'entCoef'});
+      hand.dispose();
+      taped.dispose();
+    });
+  }
 
   it('keeps the target [B, 1]: a [B] reward is refused rather than broadcast to [B, B]', () => {
     const col = tf.zeros([4, 1]);

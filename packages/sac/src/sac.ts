@@ -7,14 +7,19 @@ import * as tf from '@tensorflow/tfjs';
 import {assertKnownKeys} from '@tfjs-ext/core';
 import {checkSpaces, SACOptions, SAC_OPTION_KEYS, resolveOptions, ResolvedOptions} from './options';
 import {Env} from './envs/env';
-import {actorForward, buildActor, buildCritic, DenseVars, denseVars, flatVars, mlp, Tape} from './networks';
+import {actorForward, buildActor, buildCritic, DenseVars, denseVars} from './networks';
 import {squashedGaussian} from './policy';
-import {Adam, onHost} from './adam';
+import {Adam, HostMirror, onHost} from './adam';
 import {Random} from './random';
-import {ReplayBuffer} from './replay_buffer';
+import {ReplayBatch, ReplayBuffer} from './replay_buffer';
 import {readAgentArtifacts, restoreAgent, saveAgent} from './serialization';
+import type {RunState, SavableAgent, UpdateParts} from './agent_parts';
+import {updateOnHost} from './host_update';
+import {updateWithTape} from './tape_update';
 
 export type {SACOptions} from './options';
+export type {RunState} from './agent_parts';
+export {softQTarget} from './soft_q_target';
 
 let nextAgentId = 0;
 
@@ -62,7 +67,7 @@ export interface SACLosses {
  * const again = await SAC.load('runs/pendulum', new Pendulum());
  * ```
  */
-export class SAC {
+export class SAC implements SavableAgent {
   readonly options: ResolvedOptions;
   readonly actor: tf.LayersModel;
   readonly critic1: tf.LayersModel;
@@ -85,6 +90,7 @@ export class SAC {
   private readonly actorLayers: DenseVars[];
   private readonly criticLayers: [DenseVars[], DenseVars[]];
   private readonly targetLayers: [DenseVars[], DenseVars[]];
+  private readonly targetMirror = new HostMirror();
   private lastLosses: tf.Tensor1D | null = null;
   private observation: Float32Array | null = null;
   private episodeReturn = 0;
@@ -243,74 +249,27 @@ export class SAC {
   /**
    * One gradient step on a given batch and noise (`eps` for the actor on `s`, `epsNext` on `s'`), as SB3's
    * `train`: temperature loss, critic loss against the target, critic step, actor loss on the updated critics,
-   * actor step, temperature step, Polyak update of the target critics. Public for tests.
+   * actor step, temperature step, Polyak update of the target critics. Public for tests. `path`: 'auto' (the
+   * hand-written step of {@link updateOnHost} on cpu, wasm and tensorflow, tfjs gradients elsewhere), or either
+   * one forced ('host' needs a backend that reads back synchronously).
    */
-  update(batch: {observations: Float32Array; actions: Float32Array; rewards: Float32Array;
-                 nextObservations: Float32Array; terminated: Float32Array},
-         eps: Float32Array, epsNext: Float32Array): void {
-    const B = batch.rewards.length, O = this.obsDim, A = this.actionDim, o = this.options;
-    const [c1, c2] = this.criticLayers, [t1, t2] = this.targetLayers;
-    const tape: Tape = [];  // forward tensors kept for a backward pass, freed right after it
-    let losses: tf.Tensor1D;
-    try {
-    losses = tf.tidy(() => {
-      const obs = tf.tensor2d(batch.observations, [B, O]);
-      const nextObs = tf.tensor2d(batch.nextObservations, [B, O]);
-      const actions = tf.tensor2d(batch.actions, [B, A]);
-      const rewards = tf.tensor2d(batch.rewards, [B, 1]);
-      const notDone = tf.tensor2d(batch.terminated.map((d) => 1 - d), [B, 1]);
-      const alpha = tf.exp(this.logEntCoef);  // the value before this step's temperature update, as SB3
-      // target y = r + gamma (1 - terminated) (min_i Qtarg_i(s', a') - alpha logp'), no gradient
-      const next = actorForward(nextObs, this.actorLayers);
-      const {action: aNext, logProb: logpNext} = squashedGaussian(next.mu, next.logStd, tf.tensor2d(epsNext, [B, A]));
-      const saNext = tf.concat([nextObs, aNext], 1);                                      // [B, O + A]
-      const y = softQTarget(rewards, notDone, tf.minimum(mlp(saNext, t1), mlp(saNext, t2)), logpNext, alpha, o.gamma);
-      const sa = tf.concat([obs, actions], 1);
-      const criticVars = [...flatVars(c1), ...flatVars(c2)];
-      const critic = tf.variableGrads(() => tf.mul(0.5, tf.add(tf.mean(tf.squaredDifference(mlp(sa, c1, tape), y)),
-                                                                 tf.mean(tf.squaredDifference(mlp(sa, c2, tape), y)))) as tf.Scalar,
-                                      criticVars);
-      const newCritic = this.criticOptimizer.apply(criticVars, criticVars.map((v) => critic.grads[v.name]));
-      tf.dispose(tape.splice(0));
-      const epsT = tf.tensor2d(eps, [B, A]);
-      let meanLogp: tf.Scalar | null = null;
-      const actor = tf.variableGrads(() => {
-        const {mu, logStd} = actorForward(obs, this.actorLayers, tape);
-        const {action, logProb} = squashedGaussian(mu, logStd, epsT);
-        meanLogp = tf.keep(tf.mean(logProb));
-        const saPi = tf.concat([obs, action], 1);
-        const qPi = tf.minimum(mlp(saPi, c1, tape, true), mlp(saPi, c2, tape, true));                  // [B, 1], updated critics
-        return tf.mean(tf.sub(tf.mul(alpha, logProb), qPi)) as tf.Scalar;
-      }, flatVars(this.actorLayers));
-      this.actorOptimizer.apply(flatVars(this.actorLayers), flatVars(this.actorLayers).map((v) => actor.grads[v.name]));
-      tf.dispose(tape.splice(0));
-      const logp = meanLogp as unknown as tf.Scalar;
-      // L_alpha = -mean(logAlpha (logp + targetEntropy)): gradient -mean(logp) - targetEntropy
-      const entTerm = tf.add(logp, o.targetEntropy);
-      const entLoss = tf.neg(tf.mul(this.logEntCoef, entTerm));
-      if (this.entCoefOptimizer !== null) {
-        this.entCoefOptimizer.apply([this.logEntCoef], [tf.neg(entTerm)]);
-      }
-      logp.dispose();
-      // Polyak: target <- (1 - tau) target + tau critic (host: over the stepped critic values Adam returned)
-      const targetVars = [...flatVars(t1), ...flatVars(t2)];
-      targetVars.forEach((t, i) => {
-        if (newCritic !== null) {
-          const tv = t.dataSync() as Float32Array, cv = newCritic[i], out = new Float32Array(tv.length);
-          for (let k = 0; k < tv.length; k++) out[k] = (1 - o.tau) * tv[k] + o.tau * cv[k];
-          t.assign(tf.tensor(out, t.shape));
-        } else {
-          t.assign(tf.add(tf.mul(1 - o.tau, t), tf.mul(o.tau, criticVars[i])));
-        }
-      });
-      return tf.stack([critic.value, actor.value, entLoss, alpha]) as tf.Tensor1D;
-    });
-    } finally {
-      tf.dispose(tape);
+  update(batch: ReplayBatch, eps: Float32Array, epsNext: Float32Array, path: 'auto' | 'host' | 'tape' = 'auto'): void {
+    if (path !== 'auto' && path !== 'host' && path !== 'tape') {
+      throw new Error(`SAC.update: path must be 'auto', 'host' or 'tape', got '${path}'`);
     }
+    const host = path === 'host' || (path === 'auto' && onHost());
+    const losses = (host ? updateOnHost : updateWithTape)(this.updateParts(), {batch, eps, epsNext});
     this.lastLosses?.dispose();
     this.lastLosses = losses;
     this.gradientSteps++;
+  }
+
+  private updateParts(): UpdateParts {
+    const o = this.options;
+    return {gamma: o.gamma, tau: o.tau, targetEntropy: o.targetEntropy, obsDim: this.obsDim, actionDim: this.actionDim,
+            actorLayers: this.actorLayers, criticLayers: this.criticLayers, targetLayers: this.targetLayers,
+            logEntCoef: this.logEntCoef, actorOptimizer: this.actorOptimizer, criticOptimizer: this.criticOptimizer,
+            entCoefOptimizer: this.entCoefOptimizer, targetMirror: this.targetMirror};
   }
 
   /** Frees every tensor the agent holds. */
@@ -322,6 +281,7 @@ export class SAC {
     this.entCoefOptimizer?.dispose();
     this.lastLosses?.dispose();
     this.lastLosses = null;
+    this.targetMirror.clear();
   }
 
   /**
@@ -356,33 +316,6 @@ export class SAC {
     this.rng.setState(s.rng);
     this.observation = null;
   }
-}
-
-export interface RunState {
-  numTimesteps: number;
-  episodes: number;
-  gradientSteps: number;
-  rng: {s: number; spare: number | null};
-}
-
-/**
- * The critics' regression target `y = r + gamma (1 - terminated) (minQTarget(s', a') - alpha logp')`, every
- * operand `[B, 1]` (checked: a `[B]` reward against `[B, 1]` values would broadcast to `[B, B]`).
- *
- * @example
- * ```ts
- * const y = softQTarget(rewards, notDone, tf.minimum(q1Next, q2Next), logpNext, alpha, 0.99);  // [B, 1]
- * ```
- */
-export function softQTarget(rewards: tf.Tensor, notDone: tf.Tensor, minQNext: tf.Tensor, logpNext: tf.Tensor,
-                            alpha: tf.Tensor | number, gamma: number): tf.Tensor2D {
-  const B = minQNext.shape[0];
-  for (const [name, t] of [['rewards', rewards], ['notDone', notDone], ['minQNext', minQNext], ['logpNext', logpNext]] as const) {
-    if (t.rank !== 2 || t.shape[0] !== B || t.shape[1] !== 1) {
-      throw new Error(`softQTarget: ${name} must have shape [${B}, 1], got [${t.shape}]`);
-    }
-  }
-  return tf.tidy(() => tf.add(rewards, tf.mul(tf.mul(gamma, notDone), tf.sub(minQNext, tf.mul(alpha, logpNext))))) as tf.Tensor2D;
 }
 
 /** The seed of episode `k`'s reset (a fixed function of the agent's seed and k, so resumed runs match). */

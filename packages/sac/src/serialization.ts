@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type {SACOptions} from './options';
-import type {RunState, SAC} from './sac';
+import type {RunState, SavableAgent} from './agent_parts';
 
 const FORMAT = 'tfjs-ext-sac';
 const MODELS = ['actor', 'critic1', 'critic2', 'criticTarget1', 'criticTarget2'] as const;
@@ -64,7 +64,7 @@ async function handlerFor(target: string | tf.io.IOHandler, mode: 'save' | 'load
   return handlers[0];
 }
 
-export async function saveAgent(agent: SAC, destination: string | tf.io.IOHandler,
+export async function saveAgent(agent: SavableAgent, destination: string | tf.io.IOHandler,
                                 {includeReplayBuffer = false}: {includeReplayBuffer?: boolean} = {}): Promise<void> {
   const handler = await handlerFor(destination, 'save');
   if (handler.save === undefined) throw new Error('SAC.save: the IO handler cannot save');
@@ -123,7 +123,7 @@ export async function readAgentArtifacts(source: string | tf.io.IOHandler): Prom
 }
 
 /** Copies saved values into a freshly built agent with the same options, then frees the decoded tensors. */
-export async function restoreAgent(agent: SAC, a: AgentArtifacts): Promise<void> {
+export async function restoreAgent(agent: SavableAgent, a: AgentArtifacts): Promise<void> {
   try {
     for (const key of MODELS) {
       agent[key].setWeights(agent[key].weights.map((_, i) => a.weights[`${key}/${i}`]));
