@@ -87,25 +87,37 @@ async function opCases(b: number, n: number, peer: {version: string; rows: PeerR
   return rows;
 }
 
-async function modelCases(b: number, n: number, peer: {version: string; rows: PeerRow[]} | null): Promise<BenchRow[]> {
+/**
+ * The full SSG's inference at batch `b` and its train step at each of `trainBatches`. On wasm the train step at
+ * batch 16 (N = 1024) does not fit the 4 GiB wasm32 heap: tfjs's engine clones every tensor saved for the
+ * backward pass and wasm's Identity copies the data (cpu only adds a reference), so the live tensors reached
+ * 3.6 GB when malloc trapped; a trap leaves the heap unusable, so that case is not attempted there.
+ */
+async function modelCases(b: number, n: number, trainBatches: number[],
+                          peer: {version: string; rows: PeerRow[]} | null): Promise<BenchRow[]> {
   const model = pointnet2ClsSSG(10);
-  const x = tf.randomUniform([b, n, 3], -1, 1);
-  const labels = new Float32Array(b * 10);
-  for (let i = 0; i < b; i++) labels[i * 10 + (i % 10)] = 1;
-  const y = tf.tensor2d(labels, [b, 10]);
   const optimizer = tf.train.adam(1e-3);
-  const size = `batch=${b} N=${n} (full SSG)`;
-  const step = () => optimizer.minimize(() => {
-    const logits = model.apply(x, {training: true}) as tf.Tensor;
-    return tf.mean(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1))) as tf.Scalar;
-  }, true) as tf.Scalar;
   const rows: BenchRow[] = [];
-  for (const [op, run] of [['SSG train step', step], ['SSG inference', () => model.predict(x) as tf.Tensor]] as const) {
+  const peerSize = `batch=${b} N=${n} (full SSG)`;  // the peer runs at batch b; its row keeps its own size
+  const timed = async (op: string, size: string, run: () => tf.Tensor) => {
     const r = await runCase({op, size, baseline: {name: 'ours (kernels + tf ops)', run}, candidates: []},
                             {warmup: 0, repeats: 2, maxMsPerVariant: 1});
-    rows.push(...r, ...peerRow(op, size, peer, r[0].medianMs));
+    rows.push(...r, ...peerRow(op, peerSize, peer, size === peerSize ? r[0].medianMs : null));
+  };
+  const x = tf.randomUniform([b, n, 3], -1, 1);
+  await timed('SSG inference', `batch=${b} N=${n} (full SSG)`, () => model.predict(x) as tf.Tensor);
+  x.dispose();
+  for (const tb of trainBatches) {
+    const xt = tf.randomUniform([tb, n, 3], -1, 1);
+    const labels = new Float32Array(tb * 10);
+    for (let i = 0; i < tb; i++) labels[i * 10 + (i % 10)] = 1;
+    const y = tf.tensor2d(labels, [tb, 10]);
+    await timed('SSG train step', `batch=${tb} N=${n} (full SSG)`, () => optimizer.minimize(() => {
+      const logits = model.apply(xt, {training: true}) as tf.Tensor;
+      return tf.mean(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+    }, true) as tf.Scalar);
+    tf.dispose([xt, y]);
   }
-  tf.dispose([x, y]);
   optimizer.dispose();
   model.dispose();
   return rows;
@@ -121,7 +133,12 @@ const suite: BenchSuite = {
     if (!emulated && peerCache === undefined) peerCache = torchPeer(b, n, quick ? 3 : 5, !quick);
     const peer = emulated ? null : peerCache ?? null;
     const rows = await opCases(b, n, backend === 'cpu' ? peer : null, emulated ? 3 : 5);
-    if (!quick && !emulated && backend === 'wasm') rows.push(...await modelCases(b, n, peer));
+    if (!quick && !emulated && backend === 'wasm') {
+      notesSeen.push(`SSG train step on wasm at batch ${b}: not run (does not fit the 4 GiB wasm32 heap: tfjs clones ` +
+                     'every tensor saved for the backward pass and wasm\'s Identity copies it; 3.6 GB live when malloc ' +
+                     'trapped); timed at batch 8 instead');
+      rows.push(...await modelCases(b, n, [b / 2], peer));
+    }
     return rows;
   },
   notes(rows) {
@@ -136,9 +153,13 @@ const suite: BenchSuite = {
                                !r.size.startsWith('B=2 ') && !r.size.startsWith('B=4 '));
       const best = ours.sort((a, c) => a.medianMs! - c.medianMs!)[0];
       if (best === undefined) continue;
-      const ratio = peerMs(op) / best.medianMs!;
+      // a train step timed at a smaller batch is scaled to the peer's batch (per-cloud cost; an estimate)
+      const batchOf = (size: string) => Number(/batch=(\d+)/.exec(size)?.[1] ?? NaN);
+      const scale = op === 'SSG train step' && batchOf(best.size) < 16 ? 16 / batchOf(best.size) : 1;
+      const ratio = peerMs(op) / (best.medianMs! * scale);
+      const scaled = scale === 1 ? '' : ` at ${best.size.split(' ')[0]}, x${scale} for batch 16 = ${(best.medianMs! * scale).toFixed(0)} ms`;
       notes.push(`target ${op} >= ${factor}x PyTorch (one thread, ${source}): best ours ${best.medianMs!.toFixed(1)} ms ` +
-                 `[${best.backend}] vs ${peerMs(op).toFixed(1)} ms = ${ratio.toFixed(1)}x: ${ratio >= factor ? 'met' : 'NOT met'}`);
+                 `[${best.backend}]${scaled} vs ${peerMs(op).toFixed(1)} ms = ${ratio.toFixed(1)}x: ${ratio >= factor ? 'met' : 'NOT met'}`);
     }
     notes.push('This machine is shared (2 cores, several engineers\' jobs): absolute times vary with the load; ours ' +
                'and PyTorch ran minutes apart within one run.');
