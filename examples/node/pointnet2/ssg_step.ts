@@ -1,8 +1,10 @@
 /**
  * Times the full (paper-size) SSG classifier's training step and inference on one backend at a given batch and
  * point count: `node --conditions=tfjs-ext-source --import tsx examples/node/pointnet2/ssg_step.ts --batch=8`.
- * (The bench suite times batch 16, which does not fit the wasm heap.)
+ * (On wasm batch 16 does not fit the 4 GiB heap for training: see the bench notes; time it on cpu:
+ * `--backend=cpu --batch=16 --warmup=0 --steps=1`.)
  */
+import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import {initBackend} from '@tfjs-ext/core';
 import {pointnet2ClsSSG} from '@tfjs-ext/pointnet2';
@@ -10,11 +12,13 @@ import {parseFlags, runExample} from '../common';
 
 const flags = parseFlags('Full SSG step time', {
   backend: {default: 'wasm', help: 'backend'}, batch: {default: 8, help: 'batch'}, points: {default: 1024, help: 'points'},
-  steps: {default: 2, help: 'timed steps after one warm-up step'},
+  steps: {default: 2, help: 'timed steps after the warm-up steps'},
+  warmup: {default: 1, help: 'untimed warm-up steps'},
 });
 
 runExample(async () => {
-  await initBackend(flags.backend as never);
+  const status = await initBackend(flags.backend as never);
+  if (!status.available) throw new Error(`backend ${flags.backend} unavailable: ${status.reason}`);
   const model = pointnet2ClsSSG(10);
   const x = tf.randomUniform([flags.batch, flags.points, 3], -1, 1);
   const labels = new Float32Array(flags.batch * 10);
@@ -32,9 +36,11 @@ runExample(async () => {
     const cpu = process.cpuUsage(c);
     return {wallMs: performance.now() - t, cpuMs: (cpu.user + cpu.system) / 1000};
   };
-  await step();
-  for (let i = 0; i < flags.steps; i++) console.log('train step', JSON.stringify(await time(step)));
+  const load = () => os.loadavg()[0].toFixed(1);
+  console.log(`# ${tf.getBackend()}, batch ${flags.batch}, ${flags.points} points, load average ${load()} at the start`);
+  for (let i = 0; i < flags.warmup; i++) await step();
+  for (let i = 0; i < flags.steps; i++) console.log('train step', JSON.stringify({...await time(step), load1: load()}));
   const infer = async () => { const p = model.predict(x) as tf.Tensor; await p.data(); p.dispose(); };
-  await infer();
-  console.log('inference', JSON.stringify(await time(infer)));
+  if (flags.warmup > 0) await infer();
+  console.log('inference', JSON.stringify({...await time(infer), load1: load()}));
 });

@@ -5,9 +5,11 @@
  *   node --conditions=tfjs-ext-source --import tsx examples/node/pointnet2/train.ts [--task=partseg] [--resume]
  *
  * Writes curves, the confusion matrix (classification) and the bunny's segmentation as PNG, a checkpoint every
- * epoch and `results.json` into --out (default examples/node/pointnet2/runs/<task>).
+ * epoch and `results.json` into --out (default examples/node/pointnet2/runs/<task>). The per-epoch metric is
+ * measured on a validation set (its own seed); the test set is evaluated once, with the final model.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {initBackend} from '@tfjs-ext/core';
@@ -22,7 +24,10 @@ const flags = parseFlags('PointNet++ (SSG) on procedural point clouds, CPU-sized
   backend: {default: 'wasm', help: 'tfjs backend (wasm: host kernels + XNNPACK matmuls)'},
   points: {default: 256, help: 'points per cloud'},
   train: {default: 3000, help: 'training clouds'},
-  test: {default: 1000, help: 'test clouds'},
+  test: {default: 1000, help: 'test clouds (used once, after training)'},
+  val: {default: 500, help: 'validation clouds (the per-epoch metric; another seed than train and test)'},
+  fresh: {default: true, help: 'new augmented training clouds every epoch (epoch 1 uses --seed, epoch e seed + 10000 + e)'},
+  minutes: {default: 0, help: 'wall-clock training budget in minutes: the cosine schedule follows the larger of step and time progress, training stops at the budget (0: no budget)'},
   epochs: {default: 12, help: 'epochs'},
   batch: {default: 32, help: 'batch size'},
   lr: {default: 2e-3, help: 'Adam learning rate (cosine decay to 5% over the run)'},
@@ -110,9 +115,13 @@ async function main(): Promise<void> {
   const classNames = partseg ? PART_CLASSES : CLASSIFICATION_CLASSES;
   console.log(`task ${flags.task}, backend ${flags.backend}, ${flags.points} points, model options ${JSON.stringify(options)}`);
   let t0 = performance.now();
-  const train = generatePointClouds({count: flags.train, numPoints: flags.points, seed: flags.seed, classNames});
+  const trainSet = (epoch: number) => generatePointClouds({count: flags.train, numPoints: flags.points, classNames,
+                                                           seed: flags.fresh && epoch > 0 ? flags.seed + 10000 + epoch : flags.seed});
+  let train = trainSet(0);
   const test = generatePointClouds({count: flags.test, numPoints: flags.points, seed: flags.seed + 1000, classNames});
-  console.log(`data: ${train.count} train / ${test.count} test clouds in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const val = generatePointClouds({count: flags.val, numPoints: flags.points, seed: flags.seed + 2000, classNames});
+  console.log(`data: ${train.count} train${flags.fresh ? ' (new every epoch)' : ''} / ${val.count} validation / ` +
+              `${test.count} test clouds in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const numOut = partseg ? PART_NAMES.length : classNames.length;
   const stepsPerEpoch = Math.floor(train.count / flags.batch);
@@ -122,12 +131,14 @@ async function main(): Promise<void> {
   let model: tf.LayersModel;
   let epoch0 = 0;
   let history: {step: number; loss: number}[] = [];
-  let evals: {epoch: number; metric: number}[] = [];
+  let evals: {epoch: number; metric: number; seconds?: number; load1?: number}[] = [];
+  let secondsBefore = 0;  // training wall time of the runs this one resumes
   if (flags.resume) {
     if (!ckpt.exists()) throw new FlagError(`--resume: no checkpoint in ${ckpt.dir}`);
     const saved = await ckpt.load({optimizers: {adam: optimizer}});
     model = saved.models.model;
-    ({epoch: epoch0, history, evals} = saved.state as {epoch: number; history: typeof history; evals: typeof evals});
+    ({epoch: epoch0, history, evals, trainSeconds: secondsBefore = 0} = saved.state as
+        {epoch: number; history: typeof history; evals: typeof evals; trainSeconds?: number});
     console.log(`resumed after epoch ${epoch0}`);
   } else {
     model = partseg ? pointnet2PartSeg(numOut, options) : pointnet2ClsSSG(numOut, options);
@@ -136,14 +147,22 @@ async function main(): Promise<void> {
 
   const bar = new ProgressBar(totalSteps, {startAt: epoch0 * stepsPerEpoch});
   t0 = performance.now();
-  let stepTimes = 0, stepsRun = 0;
-  for (let epoch = epoch0; epoch < flags.epochs; epoch++) {
+  let stepTimes = 0, stepsRun = 0, outOfTime = false, epochsRun = epoch0;
+  const budgetSeconds = flags.minutes * 60;
+  const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
+  for (let epoch = epoch0; epoch < flags.epochs && !outOfTime; epoch++) {
+    if (flags.fresh && epoch > 0) train = trainSet(epoch);
     const order = epochOrder(train.count, flags.seed, epoch);
     for (let s = 0; s < stepsPerEpoch; s++) {
       const step = epoch * stepsPerEpoch + s;
-      // cosine decay of the learning rate to 5%
+      // cosine decay of the learning rate to 5%, over the steps or the time budget, whichever runs out first
+      const progress = Math.max(step / totalSteps, budgetSeconds > 0 ? elapsed() / budgetSeconds : 0);
+      if (progress >= 1) {
+        outOfTime = true;
+        break;
+      }
       (optimizer as unknown as {learningRate: number}).learningRate =
-          flags.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * step / totalSteps)));
+          flags.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress)));
       const idx = order.slice(s * flags.batch, (s + 1) * flags.batch);
       const x = batchOf(train, idx);
       const y = partseg ? oneHot(idx.flatMap((c) => Array.from(train.parts.subarray(c * train.numPoints, (c + 1) * train.numPoints))),
@@ -161,24 +180,28 @@ async function main(): Promise<void> {
       history.push({step: step + 1, loss: lv});
       bar.update(step + 1, `epoch ${epoch + 1} loss ${lv.toFixed(3)} ${(stepTimes / stepsRun).toFixed(0)} ms/step`);
     }
-    const pred = await predict(model, test, 64, partseg);
-    const metric = partseg ? meanIoU(pred, test).instance : pred.reduce((a, p, i) => a + (p === test.labels[i] ? 1 : 0), 0) / test.count;
-    evals.push({epoch: epoch + 1, metric});
-    console.log(`\nepoch ${epoch + 1}: test ${partseg ? 'instance mIoU' : 'accuracy'} ${(100 * metric).toFixed(2)}%`);
-    await ckpt.save({models: {model}, optimizers: {adam: optimizer}, state: {epoch: epoch + 1, history, evals}});
+    const vpred = await predict(model, val, 64, partseg);
+    const metric = partseg ? meanIoU(vpred, val).instance : vpred.reduce((a, p, i) => a + (p === val.labels[i] ? 1 : 0), 0) / val.count;
+    evals.push({epoch: epoch + 1, metric, seconds: elapsed(), load1: os.loadavg()[0]});
+    epochsRun = epoch + 1;
+    console.log(`\nepoch ${epoch + 1}${outOfTime ? ' (stopped at the time budget)' : ''}: validation ` +
+                `${partseg ? 'instance mIoU' : 'accuracy'} ${(100 * metric).toFixed(2)}% (${elapsed().toFixed(0)} s)`);
+    await ckpt.save({models: {model}, optimizers: {adam: optimizer}, state: {epoch: epoch + 1, history, evals, trainSeconds: elapsed()}});
   }
   const trainSeconds = (performance.now() - t0) / 1000;
 
   await writeLinePlot(path.join(out, 'loss.png'), [{name: 'train loss', points: history.map((h) => [h.step, h.loss])}],
                       {title: `PointNet++ ${flags.task}: training loss`, x: 'step', y: 'cross-entropy', logY: true});
-  await writeLinePlot(path.join(out, 'test.png'), [{name: partseg ? 'test instance mIoU' : 'test accuracy',
+  await writeLinePlot(path.join(out, 'test.png'), [{name: partseg ? 'validation instance mIoU' : 'validation accuracy',
                                                     points: evals.map((e) => [e.epoch, 100 * e.metric])}],
-                      {title: `PointNet++ ${flags.task}: test metric`, x: 'epoch', y: '%'});
+                      {title: `PointNet++ ${flags.task}: validation metric per epoch`, x: 'epoch', y: '%'});
   const pred = await predict(model, test, 64, partseg);
   const results: Record<string, unknown> = {
-    task: flags.task, backend: flags.backend, points: flags.points, train: flags.train, test: flags.test,
-    epochs: flags.epochs, batch: flags.batch, lr: flags.lr, modelOptions: options, parameters: model.countParams(),
-    meanStepMs: stepsRun > 0 ? stepTimes / stepsRun : null, trainSecondsThisRun: trainSeconds, evals,
+    task: flags.task, backend: flags.backend, points: flags.points, train: flags.train, val: flags.val, test: flags.test,
+    freshTrainingClouds: flags.fresh, epochs: epochsRun, epochsPlanned: flags.epochs, budgetMinutes: flags.minutes,
+    stoppedAtBudget: outOfTime, batch: flags.batch, lr: flags.lr, modelOptions: options, parameters: model.countParams(),
+    meanStepMs: stepsRun > 0 ? stepTimes / stepsRun : null, trainSecondsThisRun: trainSeconds,
+    trainSecondsTotal: elapsed(), processCpuSeconds: process.cpuUsage().user / 1e6, evals,
   };
   if (partseg) {
     const iou = meanIoU(pred, test);
