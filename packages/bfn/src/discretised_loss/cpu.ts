@@ -9,6 +9,7 @@
  */
 import {hostKernels, HostTensor} from '@tfjs-ext/core';
 import {tailRatio, timeFactors} from '../shared/host_math';
+import {discretisedSimd, simdDiscretisedMean} from '../simd/module';
 
 export interface DiscretisedAttrs {
   sigma1: number;
@@ -65,9 +66,72 @@ export function discretisedMean(muX: number, sigmaX: number, numBins: number, wi
   out[2] = w * densZ * INV_SQRT_2PI * invSigma;
 }
 
+/**
+ * The SIMD path's first pass: muX and sigmaX of every element (float32; N(0, 1) where t < tMin) and the row
+ * factors; the module then evaluates the discretised means (csrc/discretised.c).
+ */
+function outputParamArrays({x, mu, muEps, lnSigmaEps, t}: Record<string, HostTensor>, attrs: DiscretisedAttrs) {
+  const [batch, dim] = x.shape;
+  const lnSigma1 = Math.log(attrs.sigma1);
+  const {minStd, maxStd} = attrs;
+  const ms = mu.values, es = muEps.values, ls = lnSigmaEps.values;
+  const muX = new Float32Array(batch * dim), sigmaX = new Float32Array(batch * dim);
+  const rows = [];
+  for (let b = 0; b < batch; b++) {
+    const f = timeFactors(t.values[b], lnSigma1, attrs.tMin);
+    rows.push(f);
+    const invGamma = 1 / f.gamma, scale = f.b;
+    for (let i = b * dim; i < (b + 1) * dim; i++) {
+      if (f.masked) {
+        sigmaX[i] = 1;
+        continue;
+      }
+      muX[i] = ms[i] * invGamma - scale * es[i];
+      const ln = ls[i] < -10 ? -10 : ls[i] > 10 ? 10 : ls[i];
+      const raw = scale * Math.exp(ln);
+      sigmaX[i] = raw < minStd ? minStd : raw > maxStd ? maxStd : raw;
+    }
+  }
+  return {batch, dim, muX, sigmaX, rows};
+}
+
+function simdForward(inputs: Record<string, HostTensor>, attrs: DiscretisedAttrs): Float32Array {
+  const {batch, dim, muX, sigmaX, rows} = outputParamArrays(inputs, attrs);
+  const [kHat] = simdDiscretisedMean(muX, sigmaX, attrs.numBins, false);
+  const xs = inputs.x.values, out = new Float32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let i = b * dim; i < (b + 1) * dim; i++) sum += (xs[i] - kHat[i]) ** 2;
+    out[b] = rows[b].weight * sum;
+  }
+  return out;
+}
+
+function simdBackward(inputs: Record<string, HostTensor>, attrs: DiscretisedAttrs): Float32Array[] {
+  const {batch, dim, muX, sigmaX, rows} = outputParamArrays(inputs, attrs);
+  const [kHat, dMu, dSigma] = simdDiscretisedMean(muX, sigmaX, attrs.numBins, true);
+  const xs = inputs.x.values, ls = inputs.lnSigmaEps.values, dy = inputs.dy.values;
+  const {minStd, maxStd} = attrs;
+  const dMuEps = new Float32Array(batch * dim), dLnSigma = new Float32Array(batch * dim);
+  for (let b = 0; b < batch; b++) {
+    const {b: scale, weight, masked} = rows[b];
+    if (masked) continue;  // muX = 0, sigmaX = 1: constants
+    const g = 2 * dy[b] * weight;
+    for (let i = b * dim; i < (b + 1) * dim; i++) {
+      const dKHat = g * (kHat[i] - xs[i]);
+      dMuEps[i] = -dKHat * dMu[i] * scale;
+      const l = ls[i], raw = scale * Math.exp(l);
+      if (l >= -10 && l <= 10 && raw >= minStd && raw <= maxStd) dLnSigma[i] = dKHat * dSigma[i] * sigmaX[i];
+    }
+  }
+  return [dMuEps, dLnSigma];
+}
+
 export const discretisedLossHostKernels = hostKernels<DiscretisedAttrs>(
-    ({x, mu, muEps, lnSigmaEps, t}: Record<string, HostTensor>, attrs) => {
+    (inputs: Record<string, HostTensor>, attrs) => {
+      const {x, mu, muEps, lnSigmaEps, t} = inputs;
       const [batch, dim] = x.shape;
+      if (discretisedSimd.enabled && batch * dim > 0) return [{shape: [batch], values: simdForward(inputs, attrs)}];
       const lnSigma1 = Math.log(attrs.sigma1);
       const out = new Float32Array(batch);
       const mean = new Float64Array(3);
@@ -95,8 +159,13 @@ export const discretisedLossHostKernels = hostKernels<DiscretisedAttrs>(
 
 /** [dL/d muEps, dL/d lnSigmaEps], each `[batch, dim]`, from dy `[batch]`. */
 export const discretisedLossGradHostKernels = hostKernels<DiscretisedAttrs>(
-    ({dy, x, mu, muEps, lnSigmaEps, t}: Record<string, HostTensor>, attrs) => {
+    (inputs: Record<string, HostTensor>, attrs) => {
+      const {dy, x, mu, muEps, lnSigmaEps, t} = inputs;
       const [batch, dim] = x.shape;
+      if (discretisedSimd.enabled && batch * dim > 0) {
+        const [a, c] = simdBackward(inputs, attrs);
+        return [{shape: [batch, dim], values: a}, {shape: [batch, dim], values: c}];
+      }
       const lnSigma1 = Math.log(attrs.sigma1);
       const dMuEps = new Float32Array(batch * dim), dLnSigma = new Float32Array(batch * dim);
       const mean = new Float64Array(3);

@@ -4,6 +4,7 @@ import {lastDispatch, withCompositeOnly} from '@tfjs-ext/core';
 import {checkGradients, describeBackends, expectClose, expectNoLeaks, expectThrowsMatching, randomArray,
         toFloat64} from '@tfjs-ext/core/testing';
 import {normalCdf64} from '../shared/reference_math';
+import {discretisedSimd} from '../simd/module';
 import {BFN_DISCRETISED_LOSS, bfnDiscretisedLoss} from './op';
 import {discretisedLossReference, discretisedNormalProbs, discretisedOutputParams} from './reference';
 
@@ -41,46 +42,56 @@ describeBackends('bfn: bfnDiscretisedLoss', ({backend}) => {
   const targets: Array<[number, number]> = [[0.1, 0.3], [-3, 0.2], [4, 0.5], [0.0625, 1e-3], [-0.9375, 1e-3],
                                             [0.4, 2], [0.3, 50], [1.2, 0.05]];
 
-  for (const numBins of [2, 16, 256]) {
-    it(`matches the float64 reference at fixed inputs (K = ${numBins}: tails, one-bin mass, t < tMin, t = 1)`, async () => {
-      const {x, mu, muEps, lnSigmaEps, t, batch, dim} = makeInputs(times, targets, numBins, numBins);
-      const tensors = [x, mu, muEps, lnSigmaEps].map((v) => tf.tensor2d(Float32Array.from(v), [batch, dim]));
-      const tT = tf.tensor1d(Float32Array.from(t));
-      const o = {sigma1: SIGMA1, numBins};
-      const run = () => bfnDiscretisedLoss(tensors[0], tensors[1], tensors[2], tensors[3], tT, o);
-      const out = run();
-      expect(out.shape).to.deep.equal([batch]);
-      expect(lastDispatch(BFN_DISCRETISED_LOSS)?.path).to.equal(hasKernel ? 'kernel' : 'composite');
-      const ref = discretisedLossReference(x, mu, muEps, lnSigmaEps, t, o);
-      expectClose(await toFloat64(out), ref, {rtol: 1e-3, atol: 1e-4, name: 'loss'});
-      const composite = withCompositeOnly(BFN_DISCRETISED_LOSS, run);
-      expectClose(await toFloat64(composite), ref, {rtol: 1e-3, atol: 1e-4, name: 'composite loss'});
-      tf.dispose([...tensors, tT, out, composite]);
-    });
-  }
-
-  it('gradients in muEps and lnSigmaEps match finite differences; none reaches x, mu or t', async () => {
-    const numBins = 16;
-    const {x, mu, muEps, lnSigmaEps, t, batch, dim} =
-        makeInputs([0, 0.3, 0.8], [[0.1, 0.3], [-0.7, 0.1], [0.5, 1.5]], numBins, 5);
-    const o = {sigma1: SIGMA1, numBins};
-    for (const composite of [false, true]) {
-      const run = () => checkGradients({
-        f: (a, m, e, l, tt) => bfnDiscretisedLoss(a, m, e, l, tt, o),
-        reference: (a, m, e, l, tt) => discretisedLossReference(a, m, e, l, tt, o),
-        inputs: [{shape: [batch, dim], values: x}, {shape: [batch, dim], values: mu},
-                 {shape: [batch, dim], values: muEps}, {shape: [batch, dim], values: lnSigmaEps},
-                 {shape: [batch], values: t}],
-        wrt: [2, 3], eps: 1e-5, rtol: 3e-3, atol: 2e-3,
+  // the host kernels have two paths: the SIMD module (default where it validates) and plain JS; test both
+  const paths = ['cpu', 'wasm'].includes(backend) && discretisedSimd.enabled ? ['SIMD', 'JS'] : [''];
+  const onPath = (path: string) => {
+    beforeEach(() => { discretisedSimd.enabled = path !== 'JS'; });
+    afterEach(() => { discretisedSimd.enabled = paths.includes('SIMD'); });
+  };
+  for (const path of paths) describe(path ? `host path: ${path}` : 'kernel', () => {
+    onPath(path);
+    for (const numBins of [2, 16, 256]) {
+      it(`matches the float64 reference at fixed inputs (K = ${numBins}: tails, one-bin mass, t < tMin, t = 1)`,
+         async () => {
+        const {x, mu, muEps, lnSigmaEps, t, batch, dim} = makeInputs(times, targets, numBins, numBins);
+        const tensors = [x, mu, muEps, lnSigmaEps].map((v) => tf.tensor2d(Float32Array.from(v), [batch, dim]));
+        const tT = tf.tensor1d(Float32Array.from(t));
+        const o = {sigma1: SIGMA1, numBins};
+        const run = () => bfnDiscretisedLoss(tensors[0], tensors[1], tensors[2], tensors[3], tT, o);
+        const out = run();
+        expect(out.shape).to.deep.equal([batch]);
+        expect(lastDispatch(BFN_DISCRETISED_LOSS)?.path).to.equal(hasKernel ? 'kernel' : 'composite');
+        const ref = discretisedLossReference(x, mu, muEps, lnSigmaEps, t, o);
+        expectClose(await toFloat64(out), ref, {rtol: 1e-3, atol: 1e-4, name: 'loss'});
+        const composite = withCompositeOnly(BFN_DISCRETISED_LOSS, run);
+        expectClose(await toFloat64(composite), ref, {rtol: 1e-3, atol: 1e-4, name: 'composite loss'});
+        tf.dispose([...tensors, tT, out, composite]);
       });
-      await (composite ? withCompositeOnly(BFN_DISCRETISED_LOSS, run) : run());
     }
-    const ts = [x, mu, muEps, lnSigmaEps].map((v) => tf.tensor2d(Float32Array.from(v), [batch, dim]));
-    const tT = tf.tensor1d(Float32Array.from(t));
-    const grads = tf.grads((a: tf.Tensor, m: tf.Tensor, tt: tf.Tensor) =>
-        tf.sum(bfnDiscretisedLoss(a, m, ts[2], ts[3], tt, o)))([ts[0], ts[1], tT]);
-    for (const g of grads) expect(Array.from(await g.data()).every((v) => v === 0)).to.equal(true);
-    tf.dispose([...ts, tT, ...grads]);
+
+    it('gradients in muEps and lnSigmaEps match finite differences; none reaches x, mu or t', async () => {
+      const numBins = 16;
+      const {x, mu, muEps, lnSigmaEps, t, batch, dim} =
+          makeInputs([0, 0.3, 0.8], [[0.1, 0.3], [-0.7, 0.1], [0.5, 1.5]], numBins, 5);
+      const o = {sigma1: SIGMA1, numBins};
+      for (const composite of [false, true]) {
+        const run = () => checkGradients({
+          f: (a, m, e, l, tt) => bfnDiscretisedLoss(a, m, e, l, tt, o),
+          reference: (a, m, e, l, tt) => discretisedLossReference(a, m, e, l, tt, o),
+          inputs: [{shape: [batch, dim], values: x}, {shape: [batch, dim], values: mu},
+                   {shape: [batch, dim], values: muEps}, {shape: [batch, dim], values: lnSigmaEps},
+                   {shape: [batch], values: t}],
+          wrt: [2, 3], eps: 1e-5, rtol: 3e-3, atol: 2e-3,
+        });
+        await (composite ? withCompositeOnly(BFN_DISCRETISED_LOSS, run) : run());
+      }
+      const ts = [x, mu, muEps, lnSigmaEps].map((v) => tf.tensor2d(Float32Array.from(v), [batch, dim]));
+      const tT = tf.tensor1d(Float32Array.from(t));
+      const grads = tf.grads((a: tf.Tensor, m: tf.Tensor, tt: tf.Tensor) =>
+          tf.sum(bfnDiscretisedLoss(a, m, ts[2], ts[3], tt, o)))([ts[0], ts[1], tT]);
+      for (const g of grads) expect(Array.from(await g.data()).every((v) => v === 0)).to.equal(true);
+      tf.dispose([...ts, tT, ...grads]);
+    });
   });
 
   it('does not leak (forward, gradient, composite)', async () => {

@@ -6,6 +6,7 @@ import {expect} from 'chai';
 import {randomArray} from '@tfjs-ext/core/testing';
 import {discretisedMean} from '../discretised_loss/cpu';
 import {discretisedNormalProbs} from '../discretised_loss/reference';
+import {bfnSimd, simdDiscretisedMean} from '../simd/module';
 import {normalUpperTail} from './host_math';
 import {normalCdf64} from './reference_math';
 
@@ -44,6 +45,39 @@ describe('bfn host maths', () => {
       expect(out[0], `kHat, ${what}`).to.be.closeTo(kHat, 1e-7);
       expect(out[1], `dkHat/dmuX, ${what}`).to.be.closeTo(dMu, 1e-9 + 1e-8 * Math.abs(dMu));
       expect(out[2], `dkHat/dsigmaX, ${what}`).to.be.closeTo(dSigma, 1e-9 + 1e-8 * Math.abs(dSigma));
+    }
+  });
+});
+
+describe('bfn SIMD module: discretised mean (float32, csrc/discretised.c)', () => {
+  it('matches the float64 sum and its derivatives (200 random cases, K = 2 / 16 / 256, tails, NaN)', function () {
+    if (!bfnSimd.supported()) this.skip();
+    const u = randomArray(600, 12, 0, 1);
+    const n = 206;
+    const muX = new Float32Array(n), sigmaX = new Float32Array(n);
+    const bins = [2, 16, 256];
+    for (let i = 0; i < 200; i++) {
+      muX[i] = 3 * u[3 * i] - 1.5;
+      sigmaX[i] = 1e-3 * 1e4 ** u[3 * i + 1];
+    }
+    muX.set([0.0625, -0.9375, 0.3, 1.7, -5, NaN], 200);
+    sigmaX.set([1e-3, 1e-3, 10, 0.05, 2, 1], 200);
+    for (const K of bins) {
+      const [kHat, dMu, dSigma] = simdDiscretisedMean(muX, sigmaX, K, true);
+      const [kHatOnly] = simdDiscretisedMean(muX, sigmaX, K, false);
+      const ref = new Float64Array(3);
+      for (let i = 0; i < n; i++) {
+        const what = `muX ${muX[i]}, sigmaX ${sigmaX[i]}, K ${K}`;
+        if (Number.isNaN(muX[i])) {
+          expect(Number.isNaN(kHat[i]), `NaN in, NaN out: ${what}`).to.equal(true);
+          continue;
+        }
+        discretisedMean(muX[i], sigmaX[i], K, true, ref);  // float64, checked against the full sum above
+        expect(kHat[i], `kHat, ${what}`).to.be.closeTo(ref[0], 2e-6);
+        expect(kHatOnly[i], `kHat without derivatives, ${what}`).to.equal(kHat[i]);
+        expect(dMu[i], `dkHat/dmuX, ${what}`).to.be.closeTo(ref[1], 1e-6 * (1 + Math.abs(ref[1])));
+        expect(dSigma[i], `dkHat/dsigmaX, ${what}`).to.be.closeTo(ref[2], 1e-6 * (1 + Math.abs(ref[2])));
+      }
     }
   });
 });
