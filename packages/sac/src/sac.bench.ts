@@ -10,8 +10,6 @@ import * as tf from '@tensorflow/tfjs';
 import {BenchRow, BenchSuite, measureVariant} from '@tfjs-ext/core/bench';
 import {Pendulum} from './envs/pendulum';
 import {Adam} from './adam';
-import {actorForward, denseVars, flatVars, mlp, Tape} from './networks';
-import {squashedGaussian} from './policy';
 import {SAC} from './sac';
 
 const BLOCK = 20;  // env steps per timed run
@@ -57,7 +55,7 @@ async function cpuMsPerStep(agent: SAC, blocks: number): Promise<number[]> {
 
 const suite: BenchSuite = {
   name: 'sac',
-  backends: ['cpu', 'wasm'],
+  backends: ['cpu', 'wasm', 'tensorflow'],
   async run(backend, {quick}) {
     const rows: BenchRow[] = [];
     const repeats = quick ? 3 : 5;
@@ -83,22 +81,39 @@ const suite: BenchSuite = {
     const cpuMedian = oursCpu[oursCpu.length >> 1];
     rows.push(row(cpuOp, 'tfjs-ext SAC', cpuMedian, oursCpu.length, !havePeer,
                   {minMs: oursCpu[0], speedup: havePeer ? peer.cpuMsPerStep / cpuMedian : null}));
-    // where our time goes, in CPU ms: one gradient step and its parts, one policy action, one env step
+    // where our time goes, in CPU ms: one gradient step (as trained, and the tfjs-gradient step of device
+    // backends), its optimiser step, its matMuls with the weights fresh (as in training: they change every step,
+    // and wasm's XNNPACK packs the right operand anew for each new tensor) and cached, one policy action, one env step
     const B = 256;
     const b = agent.replayBuffer.sample(B, agent.rng);
     const eps = new Float32Array(B), epsNext = new Float32Array(B);
     const n = quick ? 3 : 8;
-    const parts = breakdown(agent, b, eps, n);
-    parts.unshift(['one gradient step (all of the below)', cpuMsPerCall(() => agent.update(b, eps, epsNext), n)]);
-    parts.push(['policy action (batch 1, read back)', cpuMsPerCall(() => { agent.predict([1, 0, 0]); }, 50)]);
+    const kernels = async (path: 'auto' | 'tape') => (await tf.profile(() => { agent.update(b, eps, epsNext, path); })).kernels.length;
+    const [kAuto, kTape] = [await kernels('auto'), await kernels('tape')];
+    const parts: Array<[string, string, number]> = [
+      ['one gradient step, as trained', `${kAuto} kernels`, cpuMsPerCall(() => agent.update(b, eps, epsNext), n)],
+      ['one gradient step with tfjs gradients (the webgpu path)', `${kTape} kernels`,
+       cpuMsPerCall(() => agent.update(b, eps, epsNext, 'tape'), n)],
+    ];
+    const criticVars = [...agent.critic1.getWeights(), ...agent.critic2.getWeights()] as tf.Variable[];
+    const scratch = new Adam(0);  // learning rate 0: the same work, parameters unchanged
+    const grads = criticVars.map((v) => tf.zerosLike(v));
+    parts.push(['critic Adam step (JS over typed arrays)', '', cpuMsPerCall(() => tf.tidy(() => { scratch.apply(criticVars, grads); }), n)]);
+    const x = tf.randomNormal([B, 256]) as tf.Tensor2D, w = tf.randomNormal([256, 256]) as tf.Tensor2D;
+    parts.push(['one 256 x 256 x 256 matMul, fresh right operand (16 per step)', '',
+                cpuMsPerCall(() => tf.tidy(() => { tf.matMul(x, tf.add(w, 0) as tf.Tensor2D); }), 20) -
+                cpuMsPerCall(() => tf.tidy(() => { tf.add(w, 0); }), 20)]);
+    parts.push(['one 256 x 256 x 256 matMul, same right operand', '', cpuMsPerCall(() => tf.matMul(x, w).dispose(), 20)]);
+    parts.push(['policy action (batch 1, read back)', '', cpuMsPerCall(() => { agent.predict([1, 0, 0]); }, 50)]);
     const env = new Pendulum();
     env.reset(0);
-    parts.push(['env step + replay insert (JS)', cpuMsPerCall(() => {
+    parts.push(['env step + replay insert (JS)', '', cpuMsPerCall(() => {
       const r = env.step([0.1]);
       agent.replayBuffer.add(r.observation, [0.05], r.reward, r.observation, false);
     }, 1000)]);
-    const info = await tf.profile(() => { agent.update(b, eps, epsNext); });
-    for (const [what, ms] of parts) rows.push(row(`CPU breakdown: ${what}`, `${info.kernels.length} kernels per step`, ms, n, false));
+    for (const [what, variant, ms] of parts) rows.push(row(`CPU breakdown: ${what}`, variant, ms, n, false));
+    scratch.dispose();
+    tf.dispose([x, w, ...grads]);
     agent.dispose();
     return rows;
   },
@@ -106,7 +121,10 @@ const suite: BenchSuite = {
     const notes: string[] = ['medianMs of the training-loop rows is per environment step (one gradient step each); ' +
       'steps/s = 1000 / medianMs. The machine is shared by other jobs: wall times swing with its load, CPU times ' +
       '(user + system of the measuring process) much less; PyTorch runs right after ours in the same suite run.',
-      'Target from the issue: >= 1x PyTorch (66 steps/s = 15 ms per step on a quiet machine), aim 2x.'];
+      'Target from the issue: >= 1x PyTorch (66 steps/s = 15 ms per step on a quiet machine), aim 2x.',
+      'Breakdown: a gradient step runs 16 matMuls of 256 x 256 x 256 (8 forward, 8 backward); every right operand ' +
+      'is a new tensor each step (weights change every step; transposes and gradients are new), and wasm\'s XNNPACK ' +
+      'packs the right operand anew for each new tensor, so they cost the "fresh" row, not the "same operand" row.'];
     for (const r of rows.filter((x) => x.op.startsWith('SAC training loop') && x.medianMs !== null)) {
       notes.push(`${r.backend} ${r.op.includes('CPU') ? 'CPU' : 'wall'}: ${r.variant}: ${(1000 / r.medianMs!).toFixed(1)} ` +
                  `env steps/s` + (r.speedup !== null && !r.baseline ? ` (${r.speedup.toFixed(2)}x PyTorch)` : ''));
@@ -114,51 +132,5 @@ const suite: BenchSuite = {
     return notes;
   },
 };
-
-/** CPU ms of the update's parts, rebuilt from the same building blocks on the same batch. */
-function breakdown(agent: SAC, b: ReturnType<SAC['replayBuffer']['sample']>, eps: Float32Array, n: number):
-    Array<[string, number]> {
-  const B = b.rewards.length;
-  const actor = denseVars(agent.actor), c1 = denseVars(agent.critic1), c2 = denseVars(agent.critic2);
-  const obs = tf.tensor2d(b.observations, [B, 3]), act = tf.tensor2d(b.actions, [B, 1]), e = tf.tensor2d(eps, [B, 1]);
-  const criticVars = [...flatVars(c1), ...flatVars(c2)];
-  const out: Array<[string, number]> = [
-    ['target: actor on s\' + 2 target critics (forward only)', cpuMsPerCall(() => tf.tidy(() => {
-      const {mu, logStd} = actorForward(obs, actor);
-      const {action} = squashedGaussian(mu, logStd, e);
-      const sa = tf.concat([obs, action], 1) as tf.Tensor2D;
-      tf.minimum(mlp(sa, c1), mlp(sa, c2));
-    }), n)],
-    ['critic loss + gradients (2 critics)', cpuMsPerCall(() => {
-      const tape: Tape = [];
-      tf.tidy(() => {
-        const sa = tf.concat([obs, act], 1) as tf.Tensor2D;
-        tf.variableGrads(() => tf.add(tf.mean(tf.square(mlp(sa, c1, tape))), tf.mean(tf.square(mlp(sa, c2, tape)))) as tf.Scalar,
-                         criticVars);
-      });
-      tf.dispose(tape);
-    }, n)],
-    ['actor loss + gradients (through both critics)', cpuMsPerCall(() => {
-      const tape: Tape = [];
-      tf.tidy(() => {
-        tf.variableGrads(() => {
-          const {mu, logStd} = actorForward(tf.add(obs, 0) as tf.Tensor2D, actor, tape);
-          const {action, logProb} = squashedGaussian(mu, logStd, e);
-          const sa = tf.concat([obs, action], 1) as tf.Tensor2D;
-          return tf.mean(tf.sub(logProb, tf.minimum(mlp(sa, c1, tape, true), mlp(sa, c2, tape, true)))) as tf.Scalar;
-        }, flatVars(actor));
-      });
-      tf.dispose(tape);
-    }, n)],
-  ];
-  const scratch = new Adam(0);  // learning rate 0: the same work, parameters unchanged
-  const grads = criticVars.map((v) => tf.zerosLike(v));
-  out.push(['critic Adam step (JS over typed arrays)', cpuMsPerCall(() => tf.tidy(() => { scratch.apply(criticVars, grads); }), n)]);
-  const x = tf.randomNormal([B, 256]) as tf.Tensor2D, w = tf.randomNormal([256, 256]) as tf.Tensor2D;
-  out.push(['one 256 x 256 x 256 matMul (16 per step)', cpuMsPerCall(() => tf.matMul(x, w).dispose(), 20)]);
-  scratch.dispose();
-  tf.dispose([obs, act, e, x, w, ...grads]);
-  return out;
-}
 
 export default suite;
