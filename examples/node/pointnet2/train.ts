@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     freshTrainingClouds: flags.fresh, epochs: epochsRun, epochsPlanned: flags.epochs, budgetMinutes: flags.minutes,
     stoppedAtBudget: outOfTime, batch: flags.batch, lr: flags.lr, modelOptions: options, parameters: model.countParams(),
     meanStepMs: stepsRun > 0 ? stepTimes / stepsRun : null, trainSecondsThisRun: trainSeconds,
-    trainSecondsTotal: elapsed(), processCpuSeconds: process.cpuUsage().user / 1e6, evals,
+    trainSecondsTotal: secondsBefore + trainSeconds, processCpuSeconds: process.cpuUsage().user / 1e6, evals,
   };
   if (partseg) {
     const iou = meanIoU(pred, test);
