@@ -62,7 +62,7 @@ function backward(inputs: tf.Tensor2D[], layers: DenseVars[], dOut: tf.Tensor2D,
     }
     if (i === 0 && !input) break;
     const dx = backInput(d, kernel);                                                    // [B, in]
-    d = i > 0 ? tf.mul(dx, tf.step(x)) : dx;  // x = relu(z) of the layer below: dz = dx (x > 0)
+    d = i > 0 ? tf.mul(dx, tf.sign(x)) : dx;  // x = relu(z) >= 0 below: dz = dx (x > 0), sign(x) = step(x), one kernel everywhere
   }
   return {grads, dInput: input ? d : null};
 }
@@ -173,7 +173,7 @@ export function updateOnHost(p: UpdateParts, {batch, eps, epsNext}: UpdateInputs
     const actorGrads: tf.Tensor[] = [];
     if (trunk.length > 0) {
       const dh = tf.add(backInput(dMuT, muL.kernel), backInput(dLogStdT, logStdL.kernel)) as tf.Tensor2D;  // [B, H]
-      actorGrads.push(...backward(pi.f.inputs, trunk, tf.mul(dh, tf.step(pi.h)) as tf.Tensor2D, ones,
+      actorGrads.push(...backward(pi.f.inputs, trunk, tf.mul(dh, tf.sign(pi.h)) as tf.Tensor2D, ones,
                                   {weights: true, input: false}).grads);
     }
     actorGrads.push(...headGrads);
