@@ -43,16 +43,18 @@ function drawCartPole(canvas: HTMLCanvasElement, x: number, angle: number, force
   ctx.moveTo(cx, y0);
   ctx.lineTo(cx + 0.6 * s * Math.sin(angle), y0 - 0.6 * s * Math.cos(angle));
   ctx.stroke();
-  ctx.strokeStyle = '#2f6fdf';  // the motor force, as an arrow
+  ctx.strokeStyle = '#2f6fdf';  // the motor force, as an arrow (none when too small to see)
   ctx.lineWidth = 3;
-  const tip = cx + (force / 3) * 0.4 * s;
-  ctx.beginPath();
-  ctx.moveTo(cx, y0 + 0.16 * s);
-  ctx.lineTo(tip, y0 + 0.16 * s);
-  ctx.lineTo(tip - Math.sign(force) * 6, y0 + 0.16 * s - 5);
-  ctx.moveTo(tip, y0 + 0.16 * s);
-  ctx.lineTo(tip - Math.sign(force) * 6, y0 + 0.16 * s + 5);
-  ctx.stroke();
+  const tip = cx + (force / 3) * 0.4 * s, ya = y0 + 0.16 * s, head = Math.sign(force) * Math.min(6, Math.abs(tip - cx));
+  if (Math.abs(tip - cx) >= 2) {
+    ctx.beginPath();
+    ctx.moveTo(cx, ya);
+    ctx.lineTo(tip, ya);
+    ctx.lineTo(tip - head, ya - 5);
+    ctx.moveTo(tip, ya);
+    ctx.lineTo(tip - head, ya + 5);
+    ctx.stroke();
+  }
   ctx.fillStyle = '#1d2330';
   ctx.font = '13px system-ui, sans-serif';
   ctx.fillText(caption, 10, height - 10);
