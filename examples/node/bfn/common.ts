@@ -211,9 +211,9 @@ export async function train(bfn: BFN, o: TrainOptions): Promise<{steps: number; 
   await save();
   process.stdout.write('\n');
   await writeLinePlot(path.join(o.outDir, 'loss.png'), [
-    {name: 'training (EMA)', points: trainCurve},
-    ...(evalCurve.length ? [{name: ema ? 'held-out (weight average)' : 'held-out', points: evalCurve}] : []),
-  ], {title: 'continuous-time loss', x: 'step', y: o.unit});
+    {name: 'training (smoothed)', points: trainCurve},
+    ...(evalCurve.length ? [{name: ema ? 'held-out (avg wts)' : 'held-out', points: evalCurve}] : []),
+  ], {title: 'continuous-time loss', x: 'step', y: o.unit, logY: true});
   optimizer.dispose();
   if (ema) {
     bfn.network.setWeights(ema.avg);
