@@ -90,7 +90,7 @@ const checks: Record<string, Check> = {
   },
   async sac(page) {
     const cartPole = await page.evaluate(() => (window as any).__demo.actions.cartpole()) as
-        {held: number[]; maxAngle: number[]; nodeHeld: number[]; steps: number};
+        {held: number[]; maxAngle: number[]; nodeHeld: number[]; steps: number; seconds: number};
     if (!cartPole || cartPole.held.length !== 3 || cartPole.steps !== 1000 || Math.min(...cartPole.nodeHeld) !== 1000 ||
         !cartPole.held.every((h) => h === 1000)) {
       throw new Error(`the MuJoCo cart-pole policy does not hold the pole for 1000 steps: ${JSON.stringify(cartPole)}`);
@@ -108,7 +108,7 @@ const checks: Record<string, Check> = {
     }
     return `pole held over the last 100 of 200 steps in 3 episodes (largest |angle| ` +
            `${Math.max(...policy.worst).toFixed(3)} rad); MuJoCo cart-pole within 0.2 rad for 1000 of 1000 steps in 3 ` +
-           `episodes (largest |angle| ${Math.max(...cartPole.maxAngle).toFixed(3)} rad); 150 training steps, critic ` +
+           `episodes (largest |angle| ${Math.max(...cartPole.maxAngle).toFixed(3)} rad, ${cartPole.seconds.toFixed(1)} s); 150 training steps, critic ` +
            `loss ${t.losses.criticLoss.toFixed(3)}`;
   },
   async pointnet(page) {

@@ -125,11 +125,13 @@ export async function mountCartPole(root: HTMLElement): Promise<void> {
   });
   /** The test: the episodes Node checked (CARTPOLE_SEEDS), stepped together; the first is drawn. */
   demo.actions.cartpole = async () => action(`SAC cart-pole, ${CARTPOLE_SEEDS.length} episodes`, async () => {
+    const t0 = performance.now();
     const {held, maxAngle} = await episodes(CARTPOLE_SEEDS, 10);
+    const seconds = (performance.now() - t0) / 1000;
     status.textContent = `pole within 0.2 rad for ${held.join(', ')} of ${CARTPOLE_STEPS} steps in ` +
         `${CARTPOLE_SEEDS.length} episodes (largest |angle| ${maxAngle.map((m) => m.toFixed(3)).join(', ')} rad; ` +
         `Node: ${meta.held.join(', ')}) on ${tf.getBackend()}`;
-    demo.result.sacCartPole = {held, maxAngle, nodeHeld: meta.held, steps: CARTPOLE_STEPS};
+    demo.result.sacCartPole = {held, maxAngle, nodeHeld: meta.held, steps: CARTPOLE_STEPS, seconds};
     return demo.result.sacCartPole;
   });
 }
