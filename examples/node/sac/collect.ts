@@ -33,7 +33,7 @@ interface Result {
   evaluations: Array<{step: number; meanReturn: number}>; wallSeconds: number;
 }
 
-const fmt = (x: number) => Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1);
+const fmt = (x: number) => x.toFixed(1);
 
 async function collectRuns(): Promise<void> {
   fs.mkdirSync(resultsDir, {recursive: true});
@@ -117,13 +117,30 @@ function speedTables(): string[] {
   for (const r of rows.filter((x) => x.op.startsWith('CPU breakdown'))) {
     out.push(`| ${r.op.replace('CPU breakdown: ', '')} | ${r.backend} | ${r.variant} | ${ms(r.medianMs)} |`);
   }
+  for (const backend of [...new Set(rows.map((r) => r.backend))]) {
+    const part = (what: string) => rows.find((r) => r.backend === backend && r.op.startsWith(`CPU breakdown: ${what}`));
+    const step = part('one gradient step, as trained'), fresh = part('one 256 x 256 x 256 matMul, fresh');
+    const same = part('one 256 x 256 x 256 matMul, same');
+    const loop = rows.find((r) => r.backend === backend && r.op === cpuOp && !r.variant.startsWith('PyTorch'));
+    if (step === undefined || fresh === undefined || same === undefined || loop === undefined) continue;
+    const mm = 16 * fresh.medianMs;
+    out.push('', `${backend}: ${ms(loop.medianMs)} CPU ms per env step; a gradient step (measured apart on a fixed batch; ` +
+             `both swing by about 10% with the load) ${ms(step.medianMs)} ms, ${step.variant}: its 16 matMuls of ` +
+             `256 x 256 x 256 about 16 x ${ms(fresh.medianMs)} = ${ms(mm)} ms (operands new each step; ` +
+             `${ms(same.medianMs)} ms each with a reused right operand), the rest (other kernels and their launches, ` +
+             `the JS losses, Adam, Polyak) about ${ms(step.medianMs - mm)} ms` +
+             `${peerCpu === undefined ? '' : `; PyTorch's whole env step: ${ms(peerCpu.medianMs)} ms`}.`);
+  }
   const wall = rows.filter((x) => x.op === wallOp);
   if (wall.length > 0) {
     out.push('', 'Wall time of the same loops (kept for completeness; they measure the shared machine\'s load more than ' +
              'the code: in this run PyTorch\'s wall time was ' +
              `${peerWall === undefined || peerCpu === undefined ? '-' : `${(peerWall.medianMs / peerCpu.medianMs).toFixed(1)}x`} its CPU time):`, '',
              '| measure | backend | variant | wall ms per env step (median) | vs PyTorch, same run |', '|---|---|---|---:|---:|');
-    for (const r of wall) out.push(`| training loop | ${r.backend} | ${r.variant} | ${ms(r.medianMs)} | ${ratio(peerWall, r)} |`);
+    for (const r of wall) {
+      out.push(`| training loop | ${r.backend} | ${r.variant} | ${ms(r.medianMs)} | ` +
+               `${peerWall !== undefined && r.backend === peerWall.backend ? ratio(peerWall, r) : '- (other run)'} |`);
+    }
   }
   out.push('', `From ${benchFile} (${bench.machine}, ${bench.date.slice(0, 16)}), \`npm run bench -- --only=sac\`.`);
   return out;

@@ -78,10 +78,13 @@ const suite: BenchSuite = {
       rows.push(row(cpuOp, `PyTorch ${peer.version} (SB3-equivalent)`, peer.cpuMsPerStep, peer.runs, true,
                     {minMs: peer.minCpuMsPerStep}));
     }
-    rows.push(row(wallOp, 'tfjs-ext SAC', ours, loop.runs, !havePeer,
+    // libtensorflow's thread pools: TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS=1 before the run for one thread
+    const ourName = backend === 'tensorflow' ?
+        `tfjs-ext SAC, TF intra-op threads: ${process.env.TF_NUM_INTRAOP_THREADS ?? 'default'}` : 'tfjs-ext SAC';
+    rows.push(row(wallOp, ourName, ours, loop.runs, !havePeer,
                   {minMs: loop.minMs / BLOCK, speedup: havePeer ? peer.msPerStep / ours : null}));
     const cpuMedian = oursCpu[oursCpu.length >> 1];
-    rows.push(row(cpuOp, 'tfjs-ext SAC', cpuMedian, oursCpu.length, !havePeer,
+    rows.push(row(cpuOp, ourName, cpuMedian, oursCpu.length, !havePeer,
                   {minMs: oursCpu[0], speedup: havePeer ? peer.cpuMsPerStep / cpuMedian : null}));
     // where our time goes, in CPU ms: one gradient step (as trained, and the tfjs-gradient step of device
     // backends), its optimiser step, its matMuls with the weights fresh (as in training: they change every step,
