@@ -31,7 +31,7 @@ runExample(async () => {
   const server = await serveApp({outDir: path.join(os.tmpdir(), `tfjs-ext-app-${process.pid}`), watch: flags.watch,
                                  port: flags.port || undefined});
   const pages = [['lm', 'text generation'], ['mamba', 'Mamba-2 LM'], ['kan', 'KAN fit'], ['bfn', 'BFN sampling'],
-                 ['sac', 'SAC pendulum'], ['pointnet', 'PointNet++']];
+                 ['sac', 'SAC: pendulum and MuJoCo cart-pole'], ['pointnet', 'PointNet++: classes and parts']];
   console.log(`\ntfjs-ext demo app: ${server.url}\n` +
               pages.map(([id, what]) => `  ${`${server.url}#/${id}`.padEnd(36)} ${what}\n`).join('') +
               '  pick the backend in the page header; Ctrl-C stops the server.\n' +
@@ -39,9 +39,11 @@ runExample(async () => {
   if (flags.check) {
     const res = await fetch(server.url);
     const js = await fetch(new URL('app.js', server.url));
-    console.log(`check: GET / -> ${res.status}, GET /app.js -> ${js.status} (${(await js.arrayBuffer()).byteLength} bytes)`);
+    const mujoco = await fetch(new URL('mujoco/mujoco_wasm.js', server.url));  // the cart-pole's MuJoCo build
+    console.log(`check: GET / -> ${res.status}, GET /app.js -> ${js.status} (${(await js.arrayBuffer()).byteLength} ` +
+                `bytes), GET /mujoco/mujoco_wasm.js -> ${mujoco.status} (${(await mujoco.arrayBuffer()).byteLength} bytes)`);
     await server.stop();
-    if (!res.ok || !js.ok) process.exitCode = 1;
+    if (!res.ok || !js.ok || !mujoco.ok) process.exitCode = 1;
     process.exit();
   }
   process.on('SIGINT', () => void server.stop().then(() => process.exit(0)));
