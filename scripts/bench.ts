@@ -33,7 +33,8 @@ function findSuites(dir: string): string[] {
 function previousRows(file: string, rerun: string[]): {rows: BenchRow[]; devices: string[]} {
   if (!fs.existsSync(file)) return {rows: [], devices: []};
   const old = JSON.parse(fs.readFileSync(file, 'utf8')) as {rows: BenchRow[]; notes?: string[]};
-  const rows = old.rows.filter((r) => !rerun.includes(r.backend));
+  // a peer measured in a backend's pass (e.g. 'cpu (python)' beside 'cpu') is rerun with that backend
+  const rows = old.rows.filter((r) => !rerun.some((b) => r.backend === b || r.backend.startsWith(`${b} (`)));
   const backends = new Set(rows.map((r) => r.backend));
   const devices = (old.notes ?? []).filter((n) => [...backends].some((b) => n.startsWith(`${b}: `)));
   return {rows, devices};
