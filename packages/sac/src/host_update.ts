@@ -38,10 +38,19 @@ function critic(sa: tf.Tensor2D, layers: DenseVars[]): {inputs: tf.Tensor2D[]; q
   return {inputs: [...f.inputs, f.out], q: linearOnHost(f.out, layers[layers.length - 1])};
 }
 
+/**
+ * `a^T b` and `a b^T`: libtensorflow runs the transposed forms natively (a transpose kernel saved); wasm runs them
+ * outside XNNPACK, 5-25x slower than an explicit transpose + plain matMul (cpu: the same explicit form).
+ */
+const nativeTransposes = () => tf.getBackend() === 'tensorflow';
+const matMulTA = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D =>
+    nativeTransposes() ? tf.matMul(a, b, true, false) : tf.matMul(tf.transpose(a) as tf.Tensor2D, b);
+const matMulTB = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D =>
+    nativeTransposes() ? tf.matMul(a, b, false, true) : tf.matMul(a, tf.transpose(b) as tf.Tensor2D);
+
 /** `d [B, out] x W^T [out, in]` (a broadcast multiply when `out` is 1: ~10x cheaper than a K = 1 matMul on wasm). */
 function backInput(d: tf.Tensor2D, kernel: tf.Tensor): tf.Tensor2D {
-  return kernel.shape[1] === 1 ? tf.mul(d, tf.reshape(kernel, [1, kernel.shape[0]])) :
-      tf.matMul(d, tf.transpose(kernel) as tf.Tensor2D);  // transpose + plain matMul: the transposed forms are slow on wasm
+  return kernel.shape[1] === 1 ? tf.mul(d, tf.reshape(kernel, [1, kernel.shape[0]])) : matMulTB(d, kernel as tf.Tensor2D);
 }
 
 /**
@@ -57,7 +66,7 @@ function backward(inputs: tf.Tensor2D[], layers: DenseVars[], dOut: tf.Tensor2D,
   for (let i = layers.length - 1; i >= 0; i--) {
     const {kernel, bias} = layers[i], x = inputs[i];
     if (weights) {
-      grads[2 * i] = tf.matMul(tf.transpose(x) as tf.Tensor2D, d);                     // dW [in, out]
+      grads[2 * i] = matMulTA(x, d);                                                    // dW [in, out]
       grads[2 * i + 1] = tf.reshape(tf.matMul(ones, d), bias.shape);                    // db [out]
     }
     if (i === 0 && !input) break;
@@ -167,9 +176,10 @@ export function updateOnHost(p: UpdateParts, {batch, eps, epsNext}: UpdateInputs
       }
     }
     const dMuT = tf.tensor2d(dMu, [B, A]), dLogStdT = tf.tensor2d(dLogStd, [B, A]);
-    const hT = tf.transpose(pi.h) as tf.Tensor2D;
-    const headGrads = [tf.matMul(hT, dMuT), tf.reshape(tf.matMul(ones, dMuT), [A]),
-                       tf.matMul(hT, dLogStdT), tf.reshape(tf.matMul(ones, dLogStdT), [A])];
+    const hT = nativeTransposes() ? null : tf.transpose(pi.h) as tf.Tensor2D;  // one transpose for both heads
+    const headW = (d: tf.Tensor2D) => hT === null ? matMulTA(pi.h, d) : tf.matMul(hT, d);
+    const headGrads = [headW(dMuT), tf.reshape(tf.matMul(ones, dMuT), [A]),
+                       headW(dLogStdT), tf.reshape(tf.matMul(ones, dLogStdT), [A])];
     const actorGrads: tf.Tensor[] = [];
     if (trunk.length > 0) {
       const dh = tf.add(backInput(dMuT, muL.kernel), backInput(dLogStdT, logStdL.kernel)) as tf.Tensor2D;  // [B, H]
