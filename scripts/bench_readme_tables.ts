@@ -297,4 +297,24 @@ export const TABLES: TableSpec[] = [
       {header: 'ssd speed / flash speed', variant: SSD_OURS, show: faster({variant: 'flashAttention causal'})},
     ],
   },
+  {
+    // BFN losses: each kernel vs its composite (same backend, same run); K = 256 composites run where they fit
+    id: 'bfn',
+    labelHeaders: ['loss, pass', 'batch x dim, K'],
+    rows: [784, 3072].flatMap((dim) => ['-', '2', '16', '256'].flatMap((K) =>
+        (K === '-' ? ['bfnContinuousLoss'] : ['bfnDiscretisedLoss', 'bfnDiscreteLoss']).flatMap((loss) =>
+            ['fwd', 'fwd+bwd'].map((pass) => {
+              const size = K === '-' ? `64 x ${dim}` : `64 x ${dim} K=${K}`;
+              return {labels: [`${loss} ${pass}`, size], suite: 'bfn', op: `${loss} ${pass}`, size};
+            })))),
+    columns: [
+      ...['cpu', 'wasm'].flatMap((backend) => [
+        {header: `${backend}: composite ms`, backend, variant: 'composite', show: (r: BenchRow) => num(r.medianMs!)},
+        {header: `${backend}: kernel ms`, backend, variant: 'kernel', show: (r: BenchRow) => num(r.medianMs!)},
+        {header: `${backend}: speed-up`, backend, variant: 'kernel', show: faster({variant: 'composite'})},
+      ]),
+      {header: 'peak MB (cpu): composite', backend: 'cpu', variant: 'composite', show: peakMB},
+      {header: 'kernel', backend: 'cpu', variant: 'kernel', show: peakMB},
+    ],
+  },
 ];
