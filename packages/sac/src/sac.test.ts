@@ -4,6 +4,7 @@ import {describeBackends, expectClose, expectNoLeaks, expectThrowsMatching, rand
 import {Env} from './envs/env';
 import {Pendulum} from './envs/pendulum';
 import {SAC, softQTarget} from './sac';
+import {squashedGaussian} from './policy';
 
 /** A 3-D observation, 2-D action env with asymmetric bounds; episodes of 7 steps, terminal when obs[0] > 1. */
 class ToyEnv implements Env {
@@ -168,6 +169,22 @@ describeBackends('SAC', ({backend}) => {
       taped.dispose();
     });
   }
+
+  it('predicts tanh(mu) deterministically, the squashed Gaussian sample otherwise, scaled to the action box', async () => {
+    const agent = new SAC(new ToyEnv(), options);
+    const obs = [0.3, -0.2, 0.5];
+    const [mu, logStd] = agent.actor.predict(tf.tensor2d([obs])) as tf.Tensor2D[];
+    const state = agent.rng.getState();
+    const eps = tf.tensor2d([[agent.rng.normal(), agent.rng.normal()]]);
+    agent.rng.setState(state);
+    const scale = (a: ArrayLike<number>) => [-2 + (a[0] + 1) * 2, 0 + (a[1] + 1) / 2];  // box [-2, 2] x [0, 1]
+    const {action} = squashedGaussian(mu, logStd, eps);
+    expectClose(agent.predict(obs), scale(await action.data()), {rtol: 1e-5, atol: 1e-6, name: 'stochastic'});
+    expectClose(await agent.predictAsync(obs, {deterministic: true}), scale(await tf.tanh(mu).data()),
+                {rtol: 1e-5, atol: 1e-6, name: 'deterministic'});
+    tf.dispose([mu, logStd, eps, action]);
+    agent.dispose();
+  });
 
   it('keeps the target [B, 1]: a [B] reward is refused rather than broadcast to [B, B]', () => {
     const col = tf.zeros([4, 1]);

@@ -8,7 +8,7 @@ import {assertKnownKeys} from '@tfjs-ext/core';
 import {checkSpaces, SACOptions, SAC_OPTION_KEYS, resolveOptions, ResolvedOptions} from './options';
 import {Env} from './envs/env';
 import {actorForward, buildActor, buildCritic, DenseVars, denseVars} from './networks';
-import {squashedGaussian} from './policy';
+import {LOG_STD_MAX, LOG_STD_MIN} from './policy';
 import {Adam, HostMirror, onHost} from './adam';
 import {Random} from './random';
 import {ReplayBatch, ReplayBuffer} from './replay_buffer';
@@ -130,26 +130,38 @@ export class SAC implements SavableAgent {
     return Float32Array.from({length: this.actionDim}, (_, i) => low[i] + (action[i] + 1) * (high[i] - low[i]) / 2);
   }
 
-  /** The policy's action tensor `[1, A]` in [-1, 1] for one observation (stochastic unless `deterministic`). */
-  private policyTensor(observation: ArrayLike<number>, deterministic: boolean): tf.Tensor2D {
+  /**
+   * The actor's heads `[mu | logStd]` (`[1, 2A]`) for one observation, and the noise of a stochastic action (drawn
+   * first, as before the forward pass; `null` when `deterministic`).
+   */
+  private policyHeads(observation: ArrayLike<number>, deterministic: boolean): {heads: tf.Tensor2D; eps: Float32Array | null} {
     if (observation.length !== this.obsDim) {
       throw new Error(`SAC.predict: observation must have ${this.obsDim} values, got ${observation.length}`);
     }
     const eps = deterministic ? null : Float32Array.from({length: this.actionDim}, () => this.rng.normal());
-    return tf.tidy(() => {
-      const obs = tf.tensor2d(Float32Array.from(observation), [1, this.obsDim]);
-      const {mu, logStd} = actorForward(obs, this.actorLayers);
-      return eps === null ? tf.tanh(mu) as tf.Tensor2D :
-          squashedGaussian(mu, logStd, tf.tensor2d(eps, [1, this.actionDim])).action;
+    const heads = tf.tidy(() => {
+      const {mu, logStd} = actorForward(tf.tensor2d(Float32Array.from(observation), [1, this.obsDim]), this.actorLayers);
+      return tf.concat([mu, logStd], 1) as tf.Tensor2D;
     });
+    return {heads, eps};
+  }
+
+  /**
+   * The action in [-1, 1] from the heads' values, in JS (a handful of numbers; as `squashedGaussian`):
+   * `tanh(mu + exp(clamp(logStd, -20, 2)) eps)`, or `tanh(mu)` without noise.
+   */
+  private squash(heads: ArrayLike<number>, eps: Float32Array | null): Float32Array {
+    const A = this.actionDim;
+    return Float32Array.from({length: A}, (_, j) => eps === null ? Math.tanh(heads[j]) :
+        Math.tanh(heads[j] + Math.exp(Math.min(Math.max(heads[A + j], LOG_STD_MIN), LOG_STD_MAX)) * eps[j]));
   }
 
   /** The policy action in [-1, 1], read back synchronously where the backend allows it (not webgpu in Node). */
   private async policyAction(observation: ArrayLike<number>, deterministic: boolean): Promise<Float32Array> {
-    const out = this.policyTensor(observation, deterministic);
-    const a = (onHost() ? out.dataSync() : await out.data()) as Float32Array;
-    out.dispose();
-    return a;
+    const {heads, eps} = this.policyHeads(observation, deterministic);
+    const v = onHost() ? heads.dataSync() : await heads.data();
+    heads.dispose();
+    return this.squash(v, eps);
   }
 
   /**
@@ -158,10 +170,10 @@ export class SAC implements SavableAgent {
    * the action back with `dataSync` (every backend but webgpu in Node, where {@link predictAsync} works).
    */
   predict(observation: ArrayLike<number>, {deterministic = false}: {deterministic?: boolean} = {}): Float32Array {
-    const out = this.policyTensor(observation, deterministic);
-    const a = out.dataSync() as Float32Array;
-    out.dispose();
-    return this.scaleAction(a);
+    const {heads, eps} = this.policyHeads(observation, deterministic);
+    const v = heads.dataSync();
+    heads.dispose();
+    return this.scaleAction(this.squash(v, eps));
   }
 
   /** {@link predict} reading the action back asynchronously (any backend). */
