@@ -74,12 +74,48 @@ static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? 
 static inline float floorf_(float x) { return wasm_f32x4_extract_lane(wasm_f32x4_floor(wasm_f32x4_splat(x)), 0); }
 
 /*
+ * Few bins (K <= SMALL_K): four elements per vector, every boundary (no window: with K - 1 <= 3 boundaries the
+ * per-element window set-up would cost more than it saves). Far tails are still exact: exp2 underflows to 0
+ * (Q = 0 or 1). n % 4 == 0 (the caller pads).
+ */
+#define SMALL_K 4
+static void mean_by_elements(const float *muX, const float *sigmaX, float *kHat, float *dMu, float *dSigma, int n,
+                             int numBins) {
+  const float w = 2.0f / (float)numBins;
+  const v128_t minusHalfLog2e = SPL(-0.5f * 1.4426950408889634f);
+  for (int i = 0; i < n; i += 4) {
+    const v128_t m = wasm_v128_load(muX + i), invS = wasm_f32x4_div(SPL(1.0f), wasm_v128_load(sigmaX + i));
+    v128_t tails = SPL(0.0f), dens = SPL(0.0f), densZ = SPL(0.0f);
+    for (int j = 1; j < numBins; j++) {
+      const v128_t z = MUL(wasm_f32x4_sub(SPL(-1.0f + (float)j * w), m), invS);
+      const v128_t e = exp2_f32x4(MUL(MUL(z, z), minusHalfLog2e));
+      const v128_t qv = MUL(e, tail_ratio(wasm_f32x4_abs(z)));
+      tails = ADD(tails, wasm_v128_bitselect(wasm_f32x4_sub(SPL(1.0f), qv), qv, wasm_f32x4_lt(z, SPL(0.0f))));
+      if (dMu) {
+        dens = ADD(dens, e);
+        densZ = ADD(densZ, MUL(e, z));
+      }
+    }
+    wasm_v128_store(kHat + i, ADD(SPL(-1.0f + 0.5f * w), MUL(SPL(w), tails)));
+    if (dMu) {
+      const v128_t f = MUL(SPL(w * 0.398942280401433f), invS);
+      wasm_v128_store(dMu + i, MUL(f, dens));
+      wasm_v128_store(dSigma + i, MUL(f, densZ));
+    }
+  }
+}
+
+/*
  * For each of n elements (muX[i], sigmaX[i]): kHat[i] and, when dMu != 0, dMu[i] = d kHat/d muX and
- * dSigma[i] = d kHat/d sigmaX. Pointers are byte offsets into the module's memory.
+ * dSigma[i] = d kHat/d sigmaX. Pointers are byte offsets into the module's memory. n % 4 == 0.
  */
 __attribute__((export_name("discretised_mean")))
 void discretised_mean(const float *muX, const float *sigmaX, float *kHat, float *dMu, float *dSigma, int n,
                       int numBins) {
+  if (numBins <= SMALL_K) {
+    mean_by_elements(muX, sigmaX, kHat, dMu, dSigma, n, numBins);
+    return;
+  }
   const float w = 2.0f / (float)numBins, invW = (float)numBins / 2.0f;
   const v128_t lane = wasm_f32x4_make(0.0f, 1.0f, 2.0f, 3.0f);
   const v128_t lanei = wasm_i32x4_make(0, 1, 2, 3);

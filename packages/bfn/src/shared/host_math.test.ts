@@ -50,12 +50,12 @@ describe('bfn host maths', () => {
 });
 
 describe('bfn SIMD module: discretised mean (float32, csrc/discretised.c)', () => {
-  it('matches the float64 sum and its derivatives (200 random cases, K = 2 / 16 / 256, tails, NaN)', function () {
+  it('matches the float64 sum and its derivatives (200 random cases, K = 2 to 5, 16, 256, tails, NaN)', function () {
     if (!bfnSimd.supported()) this.skip();
     const u = randomArray(600, 12, 0, 1);
     const n = 206;
     const muX = new Float32Array(n), sigmaX = new Float32Array(n);
-    const bins = [2, 16, 256];
+    const bins = [2, 3, 4, 5, 16, 256];  // K <= 4: four elements per vector; K > 4: the window per element
     for (let i = 0; i < 200; i++) {
       muX[i] = 3 * u[3 * i] - 1.5;
       sigmaX[i] = 1e-3 * 1e4 ** u[3 * i + 1];
@@ -75,8 +75,11 @@ describe('bfn SIMD module: discretised mean (float32, csrc/discretised.c)', () =
         discretisedMean(muX[i], sigmaX[i], K, true, ref);  // float64, checked against the full sum above
         expect(kHat[i], `kHat, ${what}`).to.be.closeTo(ref[0], 2e-6);
         expect(kHatOnly[i], `kHat without derivatives, ${what}`).to.equal(kHat[i]);
-        expect(dMu[i], `dkHat/dmuX, ${what}`).to.be.closeTo(ref[1], 1e-6 * (1 + Math.abs(ref[1])));
-        expect(dSigma[i], `dkHat/dsigmaX, ${what}`).to.be.closeTo(ref[2], 1e-6 * (1 + Math.abs(ref[2])));
+        // float32 z = (b_j - muX) / sigmaX: b_j = -1 + 2j/K is inexact for K = 3, 5 and the difference cancels,
+        // so phi(z) carries ~|z| * 1e-6 relative error (measured 5e-6 at K = 3); exact boundaries for K = 2^k
+        const tol = (K & (K - 1)) === 0 ? 1e-6 : 2e-5;
+        expect(dMu[i], `dkHat/dmuX, ${what}`).to.be.closeTo(ref[1], tol * (1 + Math.abs(ref[1])));
+        expect(dSigma[i], `dkHat/dsigmaX, ${what}`).to.be.closeTo(ref[2], tol * (1 + Math.abs(ref[2])));
       }
     }
   });

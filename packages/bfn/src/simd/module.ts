@@ -26,6 +26,13 @@ export const discretisedSimd = {enabled: bfnSimd.supported()};
  */
 export function simdDiscretisedMean(muX: Float32Array, sigmaX: Float32Array, numBins: number,
                                     derivatives: boolean): Float32Array[] {
+  if (muX.length % 4 !== 0) {  // the module works on whole vectors of 4: pad with N(0, 1) elements
+    const n4 = (muX.length + 3) & ~3;
+    const m = new Float32Array(n4), s = new Float32Array(n4).fill(1);
+    m.set(muX);
+    s.set(sigmaX);
+    return simdDiscretisedMean(m, s, numBins, derivatives).map((v) => v.subarray(0, muX.length));
+  }
   const n = muX.length;
   const out = {vectors: n, width: 1, padded: 1};
   return bfnSimd.call([{data: muX}, {data: sigmaX}], derivatives ? [out, out, out] : [out], () => 0,
