@@ -8,28 +8,9 @@
  * float32 (relative error ~1e-7 against ~2e-8 in float64). No libc, no data segments, no allocation.
  */
 #include <wasm_simd128.h>
+#include <tfjs_ext/simd_exp2.h>  /* exp2_f32x4 (packages/core/csrc/include) */
 
 #define TAIL_Z 13.0f
-
-/*
- * 2^x for f32x4: x = n + f, n = nearest(x), 2^f by Cephes' exp2f degree-6 polynomial (relative error < 2e-7),
- * 2^n in the exponent bits; x < -126 gives 0. (The same polynomial as packages/attention/csrc/simd_math.h.)
- */
-static inline v128_t exp2_f32x4(v128_t x) {
-  const v128_t underflow = wasm_f32x4_lt(x, wasm_f32x4_splat(-126.0f));
-  x = wasm_f32x4_max(wasm_f32x4_min(x, wasm_f32x4_splat(127.0f)), wasm_f32x4_splat(-126.0f));
-  const v128_t n = wasm_f32x4_nearest(x);
-  const v128_t f = wasm_f32x4_sub(x, n);
-  v128_t p = wasm_f32x4_splat(1.535336188319500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.339887440266574e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(9.618437357674640e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(5.550332471162809e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(2.402264791363012e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(6.931472028550421e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.0f));
-  const v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_v128_andnot(wasm_f32x4_mul(p, bits), underflow);
-}
 
 #define MUL wasm_f32x4_mul
 #define ADD wasm_f32x4_add

@@ -24,6 +24,9 @@ import {wasmModuleProblems} from './wasm_sections.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const packagesDir = join(root, 'packages');
 
+/** Headers every package's C may include as <tfjs_ext/...>. */
+const includeDir = join(packagesDir, 'core', 'csrc', 'include');
+
 /** Stack the loader reserves per call; the linker's stack size (the loader reads it from the generated file). */
 export const STACK_BYTES = 65536;
 
@@ -32,6 +35,8 @@ function compileArgs(sources, out) {
   return [
     '--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-mmutable-globals', '-nostdlib', '-ffreestanding',
     '-fno-builtin', '-Wall', '-Werror',
+    // Shared headers (tfjs_ext/simd_exp2.h, ...): #include <tfjs_ext/...> from any package.
+    `-I${includeDir}`,
     // The memory is imported: the loader passes its own, or the tfjs wasm backend's (tensors read in place);
     // the stack pointer is exported so the loader can move the stack into a block it allocated there.
     '-Wl,--no-entry', '-Wl,--export-dynamic', '-Wl,--import-memory', '-Wl,--export=__heap_base',
@@ -78,7 +83,8 @@ function build(dir, outWasm) {
   const clang = process.env.CLANG ?? 'clang';
   const sources = readdirSync(join(dir, 'csrc')).filter((f) => f.endsWith('.c')).sort().map((f) => join(dir, 'csrc', f));
   const args = compileArgs(sources, outWasm);
-  const shown = args.map((a) => a.startsWith(dir) ? relative(dir, a) : a).join(' ');
+  const shown = args.map((a) => a.startsWith(dir) ? relative(dir, a) :
+                                a.startsWith('-I') ? `-I${relative(dir, a.slice(2))}` : a).join(' ');
   console.log(`(cd ${relative(process.cwd(), dir) || '.'} && ${clang} ${shown})`);
   try {
     execFileSync(clang, args, {stdio: 'inherit'});
