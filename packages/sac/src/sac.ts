@@ -130,14 +130,18 @@ export class SAC implements SavableAgent {
     return Float32Array.from({length: this.actionDim}, (_, i) => low[i] + (action[i] + 1) * (high[i] - low[i]) / 2);
   }
 
+  private checkObservation(observation: ArrayLike<number>): void {
+    if (observation.length !== this.obsDim) {
+      throw new Error(`SAC.predict: observation must have ${this.obsDim} values, got ${observation.length}`);
+    }
+  }
+
   /**
    * The actor's heads `[mu | logStd]` (`[1, 2A]`) for one observation, and the noise of a stochastic action (drawn
    * first, as before the forward pass; `null` when `deterministic`).
    */
   private policyHeads(observation: ArrayLike<number>, deterministic: boolean): {heads: tf.Tensor2D; eps: Float32Array | null} {
-    if (observation.length !== this.obsDim) {
-      throw new Error(`SAC.predict: observation must have ${this.obsDim} values, got ${observation.length}`);
-    }
+    this.checkObservation(observation);
     const eps = deterministic ? null : Float32Array.from({length: this.actionDim}, () => this.rng.normal());
     const heads = tf.tidy(() => {
       const {mu, logStd} = actorForward(tf.tensor2d(Float32Array.from(observation), [1, this.obsDim]), this.actorLayers);
@@ -167,9 +171,17 @@ export class SAC implements SavableAgent {
   /**
    * The action for `observation` in the env's action space: `low + (tanh(mu) + 1)(high - low)/2` when
    * `deterministic`, else a sample of the squashed Gaussian (SB3's default: stochastic). Synchronous: reads
-   * the action back with `dataSync` (every backend but webgpu in Node, where {@link predictAsync} works).
+   * the action back with `dataSync`, so it refuses the webgpu backend, whose synchronous read goes through a
+   * canvas (in Node there is none; in Chromium over SwiftShader it returned zeros for the actor's heads and
+   * broke the device's later reads): use
+   * {@link predictAsync} there (it works on every backend).
    */
   predict(observation: ArrayLike<number>, {deterministic = false}: {deterministic?: boolean} = {}): Float32Array {
+    this.checkObservation(observation);
+    if (tf.getBackend() === 'webgpu') {
+      throw new Error('SAC.predict reads the action synchronously, which the webgpu backend cannot do reliably; ' +
+                      'use await agent.predictAsync(observation) there');
+    }
     const {heads, eps} = this.policyHeads(observation, deterministic);
     const v = heads.dataSync();
     heads.dispose();
