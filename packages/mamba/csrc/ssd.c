@@ -15,51 +15,6 @@ static inline void copy_f32(float *dst, const float *src, int n) {
   for (int i = 0; i < n; i++) dst[i] = src[i];
 }
 
-// One step on one head: st = alpha st + u_p B (each row p), and, if y != 0, y[p] = st[p] . C + d x[p].
-// Two rows at a time share the loads of B and C.
-static void step(float *st, const float *x, const float *Bt, const float *Ct, float alpha, float s, float d,
-                 float *y, int P, int N) {
-  const int N4 = N & ~3;
-  const v128_t va = wasm_f32x4_splat(alpha);
-  int p = 0;
-  for (; p + 1 < P; p += 2) {
-    float *r0 = st + p * N, *r1 = r0 + N;
-    const float u0 = s * x[p], u1 = s * x[p + 1];
-    const v128_t vu0 = wasm_f32x4_splat(u0), vu1 = wasm_f32x4_splat(u1);
-    v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = wasm_f32x4_splat(0.f);
-    for (int n = 0; n < N4; n += 4) {
-      const v128_t b = wasm_v128_load(Bt + n), c = wasm_v128_load(Ct + n);
-      const v128_t h0 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r0 + n), va), wasm_f32x4_mul(vu0, b));
-      const v128_t h1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(r1 + n), va), wasm_f32x4_mul(vu1, b));
-      wasm_v128_store(r0 + n, h0);
-      wasm_v128_store(r1 + n, h1);
-      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(h0, c));
-      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(h1, c));
-    }
-    float t0 = hsum(acc0), t1 = hsum(acc1);
-    for (int n = N4; n < N; n++) {
-      r0[n] = r0[n] * alpha + u0 * Bt[n];
-      r1[n] = r1[n] * alpha + u1 * Bt[n];
-      t0 += r0[n] * Ct[n];
-      t1 += r1[n] * Ct[n];
-    }
-    if (y) {
-      y[p] = t0 + d * x[p];
-      y[p + 1] = t1 + d * x[p + 1];
-    }
-  }
-  for (; p < P; p++) {
-    float *r0 = st + p * N;
-    const float u0 = s * x[p];
-    float t0 = 0.f;
-    for (int n = 0; n < N; n++) {
-      r0[n] = r0[n] * alpha + u0 * Bt[n];
-      t0 += r0[n] * Ct[n];
-    }
-    if (y) y[p] = t0 + d * x[p];
-  }
-}
-
 // dst = alpha src + s x B^T (each row p: dst_p = alpha src_p + s x[p] B), without the output product: the
 // backward's recompute passes need only the states. dst may equal src. Two rows at a time share the loads of B.
 static void advance(float *dst, const float *src, const float *x, const float *Bt, float alpha, float s, int P,
@@ -97,6 +52,14 @@ static void advance(float *dst, const float *src, const float *x, const float *B
 #define SEG_MAX 64
 #define SEG_LO 1e-8f
 #define SEG_HI 1e8f
+
+// st *= f over the PN values of one head's state.
+static void scale_state(float *st, float f, int PN) {
+  const int PN4 = PN & ~3;
+  const v128_t vf = wasm_f32x4_splat(f);
+  for (int i = 0; i < PN4; i += 4) wasm_v128_store(st + i, wasm_f32x4_mul(wasm_v128_load(st + i), vf));
+  for (int i = PN4; i < PN; i++) st[i] *= f;
+}
 
 // Strides between consecutive steps of one head: x and y (H P), s and alpha (H), B and C (G N).
 typedef struct { int xs, ss, bs; } Strides;
@@ -211,7 +174,7 @@ __attribute__((export_name("ssd_forward")))
 void ssd_forward(const float *x, const float *alpha, const float *s, const float *B, const float *C, const float *D,
                  const float *s0, float *y, float *finalState, int batch, int L, int H, int P, int G, int N,
                  float *scratch) {
-  const int PN = P * N, perGroup = H / G, PN4 = PN & ~3;
+  const int PN = P * N, perGroup = H / G;
   const Strides k = {H * P, H, G * N};
   float *st = scratch, *scale = st + PN, *inv = scale + SEG_MAX;
   for (int b = 0; b < batch; b++) {
@@ -233,8 +196,9 @@ void ssd_forward(const float *x, const float *alpha, const float *s, const float
           inv[len] = 1.f / prod;
           len++;
         }
-        if (len == 0) {  // this step's own decay is out of range: the plain recurrence step
-          step(st, x + ti * P, B + bo, C + bo, alpha[ti], s[ti], d, y + ti * P, P, N);
+        if (len == 0) {  // this step's own decay is out of range: the plain step h = alpha h + s x B^T, y = h . C + d x
+          scale_state(st, alpha[ti], PN);
+          seg_step(st, x + ti * P, B + bo, C + bo, s[ti], 1.f, d, y + ti * P, P, N);
           t++;
           continue;
         }
@@ -249,9 +213,7 @@ void ssd_forward(const float *x, const float *alpha, const float *s, const float
           const int o = ti + j * k.ss;
           seg_step(st, x + o * P, B + bo + j * k.bs, C + bo + j * k.bs, s[o] * inv[j], scale[j], d, y + o * P, P, N);
         }
-        const v128_t vp = wasm_f32x4_splat(prod);  // back to h = scale ht
-        for (int i = 0; i < PN4; i += 4) wasm_v128_store(st + i, wasm_f32x4_mul(wasm_v128_load(st + i), vp));
-        for (int i = PN4; i < PN; i++) st[i] *= prod;
+        scale_state(st, prod, PN);  // back to h = scale ht
         t += len;
       }
       copy_f32(finalState + (b * H + h) * PN, st, PN);
